@@ -1,0 +1,196 @@
+"""The recipe: one YAML file that describes a run, validated with pydantic.
+
+Unknown keys are errors that name the closest valid key; ``key.path=value`` overrides apply on top;
+the resolved recipe is saved in every run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError, did_you_mean
+
+TaskName = Literal["classification", "multilabel", "ner"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    train: str = Field(description="training file (csv, tsv, jsonl, conll, bmes)")
+    validation: str | None = Field(None, description="validation file; default: hold out part of train")
+    test: str | None = Field(None, description="test file, scored once at the end")
+    format: Literal["auto", "csv", "tsv", "jsonl", "conll", "bmes"] = "auto"
+    text_column: str = Field("auto", description="column/field with the text; auto: text, sentence, ...")
+    label_column: str = Field("auto", description="column/field with the label; auto: label, category, ...")
+    token_column: int = Field(0, description="CoNLL: index of the token column")
+    tag_column: int = Field(-1, description="CoNLL: index of the tag column (-1: last)")
+    label_separator: str = Field("|", description="multi-label: separator of labels inside one cell")
+    encoding: str = Field("auto", description="file encoding; auto detects UTF-8/UTF-16/GB18030/...")
+    validation_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    max_train_examples: int | None = Field(None, gt=0, description="use a seeded subset of train")
+
+
+class MethodConfig(BaseModel):
+    """``name`` picks the method from the registry; the other keys are that method's options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "full"
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelConfig(_Strict):
+    pooling: Literal["auto", "mean", "cls"] = Field("auto", description="auto: the backbone's own")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="dropout before the head")
+    hidden_dropout: float | None = Field(None, ge=0.0, lt=1.0, description="backbone dropout override")
+    max_length: int = Field(128, ge=8, le=4096)
+    head_init: Literal["auto", "probe", "random"] = Field(
+        "auto", description="probe: start the head from a linear probe (LP-FT); auto: probe for classification"
+    )
+    multilabel_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+
+class EarlyStopping(_Strict):
+    patience: int = Field(2, ge=0, description="evaluations without improvement before stopping; 0: off")
+    metric: str = Field("auto", description="auto: accuracy / micro F1 / entity F1")
+    min_delta: float = Field(0.0, ge=0.0)
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1, description="upper bound; early stopping usually ends sooner")
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(128, ge=1)
+    lr: float = Field(1e-4, gt=0.0, description="learning rate of the backbone / method parameters")
+    head_lr: float | None = Field(None, gt=0.0, description="learning rate of the head; default 10x lr")
+    weight_decay: float = Field(0.01, ge=0.0)
+    warmup: float = Field(0.06, ge=0.0, description="< 1: share of all steps; >= 1: number of steps")
+    schedule: Literal["linear", "cosine", "constant"] = "linear"
+    grad_clip: float | None = Field(1.0, gt=0.0)
+    grad_accum: int = Field(1, ge=1)
+    eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (default: each epoch)")
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    class_weights: Literal["none", "balanced"] = "none"
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    seed: int = 42
+    group_by_length: bool = Field(True, description="batch similar lengths together (dynamic padding)")
+    checkpoint_steps: int = Field(200, ge=1, description="save a resumable checkpoint every N steps")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto: bf16 on CUDA, fp32 on CPU")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all cores)")
+
+
+class Recipe(_Strict):
+    task: TaskName = "classification"
+    data: DataConfig
+    backbone: str = Field("minilm-l6", description="registry name or local model folder")
+    method: MethodConfig = Field(default_factory=MethodConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: str = Field("runs/run", description="run directory")
+    track: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_shorthand(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    def resolved(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _models_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Recipe
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None) if field else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def _explain(err: ValidationError, source: str) -> ConfigError:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parent = _models_at(e["loc"])
+            hint = did_you_mean(str(e["loc"][-1]), parent.model_fields) if parent else ""
+            lines.append(f"unknown key '{loc}'.{hint}")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key '{loc}'")
+        else:
+            lines.append(f"'{loc}': {e['msg']} (got {e.get('input')!r})")
+    return ConfigError(f"{source}: " + "; ".join(lines))
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not of the form key.path=value (e.g. train.lr=3e-5)")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            elif isinstance(nxt, str) and part == "method":
+                nxt = node[part] = {"name": nxt}
+            elif not isinstance(nxt, dict):
+                raise ConfigError(f"override {item!r}: '{part}' is not a section")
+            node = nxt
+        node[path[-1]] = value
+    return data
+
+
+def recipe_from_dict(data: dict[str, Any], overrides: list[str] | None = None, source: str = "recipe") -> Recipe:
+    data = apply_overrides(dict(data or {}), overrides or [])
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as err:
+        raise _explain(err, source) from None
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the recipe as UTF-8") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a recipe is a mapping of keys (task, data, backbone, ...)")
+    base = path.parent
+    recipe = recipe_from_dict(data, overrides, source=str(path))
+    for key in ("train", "validation", "test"):  # data paths are relative to the recipe file
+        value = getattr(recipe.data, key)
+        if value and not Path(value).is_absolute() and not Path(value).exists():
+            candidate = base / value
+            if candidate.exists():
+                setattr(recipe.data, key, str(candidate))
+    return recipe
+
+
+def save_recipe(recipe: Recipe, path: Path) -> None:
+    from .io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True))
