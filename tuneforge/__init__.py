@@ -1,3 +1,41 @@
-"""tuneforge: fine-tune a pretrained language model on your own labelled data, measured and deployable."""
+"""tuneforge: fine-tune a pretrained language model on your own labelled data, measured and deployable.
+
+    import tuneforge
+    run = tuneforge.run("recipe.yaml")                 # -> RunDir
+    model = tuneforge.load(run.path)                   # -> Predictor
+    model.predict(["where is my card?"])               # -> [Prediction(label=..., probabilities=...)]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .predictor import Predictor
+    from .rundir import RunDir
+
+
+def run(recipe: Any, overrides: list[str] | None = None, *, resume: bool = False, force: bool = False,
+        quiet: bool = False) -> RunDir:
+    """Fine-tune as a recipe (path, dict or ``Recipe``) says; returns the finished run directory."""
+    from .config import Recipe, recipe_from_dict
+    from .pipeline import run as _run
+
+    if isinstance(recipe, dict):
+        recipe = recipe_from_dict(recipe, overrides)
+        overrides = None
+    elif isinstance(recipe, Recipe) and overrides:
+        recipe = recipe_from_dict(recipe.resolved(), overrides)
+    return _run(recipe, overrides, resume=resume, force=force, quiet=quiet)
+
+
+def load(path: Any, device: str = "auto") -> Predictor:
+    """Load a finished run (or its ``model/`` folder) for prediction and evaluation."""
+    from .predictor import Predictor
+
+    return Predictor(path, device)
+
+
+__all__ = ["__version__", "load", "run"]

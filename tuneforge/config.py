@@ -25,7 +25,7 @@ class DataConfig(_Strict):
     train: str = Field(description="training file (csv, tsv, jsonl, conll, bmes)")
     validation: str | None = Field(None, description="validation file; default: hold out part of train")
     test: str | None = Field(None, description="test file, scored once at the end")
-    format: Literal["auto", "csv", "tsv", "jsonl", "conll", "bmes"] = "auto"
+    format: Literal["auto", "csv", "tsv", "jsonl", "conll", "bmes", "txt"] = "auto"
     text_column: str = Field("auto", description="column/field with the text; auto: text, sentence, ...")
     label_column: str = Field("auto", description="column/field with the label; auto: label, category, ...")
     token_column: int = Field(0, description="CoNLL: index of the token column")

@@ -22,11 +22,14 @@ class Example:
     sep: str = " "
     source: str = ""
     line: int = 0
+    spans: tuple[tuple[int, int], ...] | None = None  # token character offsets, when not sep-joined
 
     def token_offsets(self) -> list[tuple[int, int]]:
         """Character (start, end) of each token inside ``text``."""
         if self.tokens is None:
             return []
+        if self.spans is not None:
+            return list(self.spans)
         offsets, pos = [], 0
         for tok in self.tokens:
             offsets.append((pos, pos + len(tok)))

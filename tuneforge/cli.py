@@ -1,0 +1,143 @@
+"""The ``tuneforge`` command: thin typer commands over the public functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .errors import TuneforgeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Fine-tune a pretrained language model on your labelled data; evaluate, predict, serve.")
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command("run")
+def run_cmd(
+    recipe: Annotated[Path, typer.Argument(help="recipe YAML file")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="key.path=value overrides, e.g. train.lr=3e-5")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
+    force: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Fine-tune as RECIPE says; writes a run directory with model, metrics and reports."""
+    from .pipeline import run
+
+    run_dir = run(recipe, overrides or [], resume=resume, force=force, quiet=quiet)
+    _print_summary(run_dir.path)
+
+
+def _print_summary(path: Path) -> None:
+    from .rundir import RunDir
+
+    summary = RunDir(path).read_summary()
+    for split, metrics in summary.get("metrics", {}).items():
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        out.print(f"[bold]{split}[/bold]: {shown}")
+    if summary:
+        out.print(f"trained {summary['steps']} steps in {summary['train_seconds']:.1f}s "
+                  f"({summary['train_samples_per_second']:.1f} samples/s); run directory: {path}")
+
+
+@app.command("predict")
+def predict_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
+    input: Annotated[str, typer.Argument(help="input file (csv/tsv/jsonl/conll/text lines) or - for stdin")] = "-",
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="write JSONL here instead of stdout")] = None,
+    text_column: Annotated[str, typer.Option(help="column with the text (csv/tsv/jsonl)")] = "auto",
+    format: Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, conll, bmes, lines")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+) -> None:
+    """Predict labels/probabilities or entity spans; one JSON object per input line."""
+    from .data.readers import read_texts
+    from .io import atomic_write_text
+    from .predictor import Predictor
+
+    predictor = Predictor(run)
+    if input == "-":
+        items = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        texts: list = items
+    else:
+        texts = read_texts(input, format=format, text_column=text_column)
+        if predictor.task.name != "ner":
+            texts = [e.text for e in texts]
+    preds = predictor.predict(texts, batch_size=batch_size)
+    lines = []
+    for item, pred in zip(texts, preds, strict=True):
+        text = item if isinstance(item, str) else item.text
+        lines.append(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False))
+    body = "".join(line + "\n" for line in lines)
+    if output:
+        atomic_write_text(output, body)
+        err.print(f"wrote {len(lines)} predictions to {output}")
+    else:
+        sys.stdout.write(body)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="labelled file to score")],
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="folder for report.md/json")] = None,
+    text_column: Annotated[str, typer.Option()] = "auto",
+    label_column: Annotated[str, typer.Option()] = "auto",
+) -> None:
+    """Re-score a finished run on any labelled file; prints and writes the report."""
+    from .evaluate.report import render_markdown, write_report
+    from .predictor import Predictor
+
+    predictor = Predictor(run)
+    result = predictor.evaluate(data, text_column=text_column, label_column=label_column)
+    extra = {"run": str(run), "data": str(data)}
+    if output:
+        md, js = write_report(result, output, title=f"Evaluation of {data.name}", extra=extra)
+        err.print(f"wrote {md} and {js}")
+    out.print(render_markdown(result, title=f"Evaluation of {data.name}", extra=extra))
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for demo data, recipe and run")] = Path("runs/demo"),
+    task: Annotated[str, typer.Option(help="intent, ner or multilabel")] = "intent",
+    backbone: Annotated[str, typer.Option(help="registry name or local model folder")] = "minilm-l6",
+    overrides: Annotated[list[str] | None, typer.Argument(help="recipe overrides")] = None,
+    quiet: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Write the demo data and a recipe, fine-tune the default model on it, and show the report."""
+    from .demo import run_demo
+
+    run_dir = run_demo(out_dir, task=task, backbone=backbone, overrides=overrides or [], quiet=quiet)
+    _print_summary(run_dir.path)
+    out.print(f"report: {run_dir.path / 'report.md'}")
+
+
+@app.command("version")
+def version_cmd() -> None:
+    """Print the versions of tuneforge and the libraries it is tested with."""
+    import torch
+    import transformers
+
+    from . import __version__
+
+    out.print(f"tuneforge {__version__} (torch {torch.__version__}, transformers {transformers.__version__})")
+
+
+def main() -> None:
+    try:
+        app()
+    except TuneforgeError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, markup=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; a run continues where it stopped with `tuneforge run RECIPE --resume`")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Task heads and the model that joins a backbone to one: ``TaskModel(backbone, head)``.
+
+The head sees the backbone's last hidden states and the attention mask, so every task (sentence
+or token level) plugs into the same forward pass."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+class SequenceHead(nn.Module):
+    """Pool the sentence (mean of tokens, or the first token) -> dropout -> linear."""
+
+    def __init__(self, hidden: int, n_out: int, pooling: str = "mean", dropout: float = 0.1) -> None:
+        super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be 'mean' or 'cls', not {pooling!r}")
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_out)
+
+    def features(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return mean_pool(hidden, mask) if self.pooling == "mean" else hidden[:, 0]
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(self.features(hidden, mask)))
+
+
+class TokenHead(nn.Module):
+    """Dropout -> linear on every token."""
+
+    def __init__(self, hidden: int, n_out: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_out)
+
+    def features(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return hidden
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(hidden))
+
+
+class TaskModel(nn.Module):
+    """A backbone (a transformers encoder, possibly wrapped by a method) plus a task head."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden_states(input_ids, attention_mask), attention_mask)
+
+    @torch.no_grad()
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """What the head's linear layer sees (without dropout): for linear probes and embeddings."""
+        return self.head.features(self.hidden_states(input_ids, attention_mask), attention_mask)

@@ -1,0 +1,199 @@
+"""Task definitions: how examples become tensors, which head they need, their loss, and how logits
+become predictions. The training loop only ever calls these methods, so it has no task branches."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import DataError, did_you_mean
+from ..types import Example, Prediction
+from .heads import SequenceHead
+
+IGNORE = -100
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[^\W\u3400-\u9fff]+|[^\w\s]", re.UNICODE)
+
+
+def words_with_offsets(text: str) -> Example:
+    """Split raw text into words (CJK: one character each) keeping character offsets, for NER input."""
+    matches = list(_WORD.finditer(text))
+    return Example(
+        text=text,
+        tokens=tuple(m.group() for m in matches),
+        spans=tuple((m.start(), m.end()) for m in matches),
+    )
+
+
+def _pad(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    width = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), width), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return out
+
+
+class Task:
+    """Base: shared encode/collate for sequence-level tasks."""
+
+    name = "task"
+    primary_metric = "accuracy"
+
+    # ---- labels ----------------------------------------------------------------------------
+    def label_list(self, examples: Sequence[Example]) -> list[str]:
+        return sorted({ex.label for ex in examples if isinstance(ex.label, str)})
+
+    def check_labels(self, examples: Sequence[Example], labels: Sequence[str]) -> None:
+        known = set(labels)
+        for ex in examples:
+            for lab in self._labels_of(ex):
+                if lab not in known:
+                    raise DataError(
+                        f"label {lab!r} is not in the label set of the training data" + did_you_mean(lab, labels),
+                        file=ex.source, line=ex.line,
+                        hint="fix the label, or add training examples of it",
+                    )
+
+    def _labels_of(self, ex: Example) -> list[str]:
+        return [ex.label] if isinstance(ex.label, str) else []
+
+    # ---- tensors ---------------------------------------------------------------------------
+    def encode(self, examples: Sequence[Example], tokenizer: Any, label2id: dict[str, int],
+               max_length: int) -> list[dict[str, Any]]:
+        enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length)
+        feats = []
+        for i, ex in enumerate(examples):
+            f: dict[str, Any] = {"input_ids": enc["input_ids"][i]}
+            if ex.label is not None:
+                f["labels"] = self._target(ex, label2id)
+            feats.append(f)
+        return feats
+
+    def _target(self, ex: Example, label2id: dict[str, int]) -> Any:
+        return label2id[ex.label]  # type: ignore[index]
+
+    def collate(self, feats: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+        ids = _pad([f["input_ids"] for f in feats], pad_id)
+        batch = {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
+        if feats and "labels" in feats[0]:
+            batch["labels"] = self._collate_labels(feats)
+        if feats and "weight" in feats[0]:
+            batch["weight"] = torch.tensor([f["weight"] for f in feats], dtype=torch.float)
+        return batch
+
+    def _collate_labels(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
+        return torch.tensor([f["labels"] for f in feats], dtype=torch.long)
+
+    # ---- model -----------------------------------------------------------------------------
+    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float) -> nn.Module:
+        return SequenceHead(hidden, n_labels, pooling=pooling, dropout=dropout)
+
+    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor],
+             class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+        per = F.cross_entropy(logits.float(), batch["labels"], weight=class_weights,
+                              label_smoothing=label_smoothing, reduction="none")
+        return _weighted_mean(per, batch.get("weight"))
+
+    def class_counts(self, feats: Sequence[dict[str, Any]], n_labels: int) -> torch.Tensor:
+        counts = Counter(f["labels"] for f in feats)
+        return torch.tensor([counts.get(i, 0) for i in range(n_labels)], dtype=torch.float)
+
+    # ---- predictions -----------------------------------------------------------------------
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.float().softmax(-1)
+
+    def decode(self, probs: torch.Tensor, feats: Sequence[dict[str, Any]], examples: Sequence[Example],
+               id2label: Sequence[str], threshold: float = 0.5) -> list[Prediction]:
+        out = []
+        for row in probs.tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append(Prediction(label=id2label[best], probabilities=dict(zip(id2label, row, strict=True))))
+        return out
+
+    def gold(self, ex: Example) -> Any:
+        return ex.label
+
+    def predicted(self, pred: Prediction) -> Any:
+        return pred.label
+
+    def probe_targets(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
+        return self._collate_labels(feats)
+
+
+def _weighted_mean(per: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    if weight is None:
+        return per.mean()
+    weight = weight.to(per.device)
+    return (per * weight).sum() / weight.sum().clamp(min=1e-12)
+
+
+class ClassificationTask(Task):
+    name = "classification"
+    primary_metric = "accuracy"
+
+
+class MultiLabelTask(Task):
+    name = "multilabel"
+    primary_metric = "micro_f1"
+
+    def label_list(self, examples: Sequence[Example]) -> list[str]:
+        return sorted({lab for ex in examples for lab in self._labels_of(ex)})
+
+    def _labels_of(self, ex: Example) -> list[str]:
+        return list(ex.label) if isinstance(ex.label, tuple | list) else ([ex.label] if ex.label else [])
+
+    def _target(self, ex: Example, label2id: dict[str, int]) -> Any:
+        vec = [0.0] * len(label2id)
+        for lab in self._labels_of(ex):
+            vec[label2id[lab]] = 1.0
+        return vec
+
+    def _collate_labels(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
+        return torch.tensor([f["labels"] for f in feats], dtype=torch.float)
+
+    def loss(self, logits, batch, class_weights=None, label_smoothing=0.0):
+        target = batch["labels"]
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + 0.5 * label_smoothing
+        per = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=class_weights,
+                                                 reduction="none").mean(-1)
+        return _weighted_mean(per, batch.get("weight"))
+
+    def class_counts(self, feats, n_labels):
+        return torch.tensor([f["labels"] for f in feats], dtype=torch.float).sum(0)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.float().sigmoid()
+
+    def decode(self, probs, feats, examples, id2label, threshold=0.5):
+        out = []
+        for row in probs.tolist():
+            labels = [id2label[i] for i, p in enumerate(row) if p >= threshold]
+            out.append(Prediction(label=labels, probabilities=dict(zip(id2label, row, strict=True))))
+        return out
+
+    def gold(self, ex: Example) -> Any:
+        return self._labels_of(ex)
+
+
+TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "multilabel": MultiLabelTask}
+
+
+def register_task(name: str, cls: type[Task]) -> None:
+    TASKS[name] = cls
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name]()
+
+
+from . import token_task as _token_task  # noqa: E402,F401  (registers "ner")

@@ -1,0 +1,114 @@
+"""Token classification (NER): labels on the first sub-token of each word, BIO decoding to entity
+spans with character offsets (also for Chinese, where every character is a word)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..types import Entity, Example, Prediction
+from .heads import TokenHead
+from .tasks import IGNORE, Task, _pad, register_task
+
+
+def tag_set(types: set[str]) -> list[str]:
+    """The complete IOB2 tag list for the entity types: O first, then B-/I- of each type."""
+    return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in ("B", "I")]
+
+
+class TokenClassificationTask(Task):
+    name = "ner"
+    primary_metric = "f1"
+
+    def label_list(self, examples: Sequence[Example]) -> list[str]:
+        types = {tag[2:] for ex in examples for tag in (ex.tags or ()) if tag != "O"}
+        return tag_set(types)
+
+    def _labels_of(self, ex: Example) -> list[str]:
+        return list(ex.tags or ())
+
+    def encode(self, examples, tokenizer, label2id, max_length):
+        enc = tokenizer([list(ex.tokens or ()) for ex in examples], is_split_into_words=True,
+                        truncation=True, max_length=max_length)
+        feats = []
+        for i, ex in enumerate(examples):
+            word_ids = enc.word_ids(i)
+            first = []  # sub-token position of each word's first piece (-1: truncated / no piece)
+            seen: set[int] = set()
+            starts = [-1] * len(ex.tokens or ())
+            for pos, w in enumerate(word_ids):
+                if w is not None and w not in seen:
+                    seen.add(w)
+                    starts[w] = pos
+            first = starts
+            f: dict[str, Any] = {"input_ids": enc["input_ids"][i], "word_starts": first}
+            if ex.tags is not None:
+                labels = [IGNORE] * len(word_ids)
+                for w, pos in enumerate(first):
+                    if pos >= 0:
+                        labels[pos] = label2id[ex.tags[w]]
+                f["labels"] = labels
+            feats.append(f)
+        return feats
+
+    def _collate_labels(self, feats):
+        return _pad([f["labels"] for f in feats], IGNORE)
+
+    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float) -> nn.Module:
+        return TokenHead(hidden, n_labels, dropout=dropout)
+
+    def loss(self, logits, batch, class_weights=None, label_smoothing=0.0):
+        labels = batch["labels"]
+        per_tok = F.cross_entropy(logits.float().transpose(1, 2), labels, weight=class_weights,
+                                  ignore_index=IGNORE, label_smoothing=label_smoothing, reduction="none")
+        weight = batch.get("weight")
+        mask = (labels != IGNORE).float()
+        if weight is not None:
+            mask = mask * weight.to(mask.device).unsqueeze(1)
+        return (per_tok * mask).sum() / mask.sum().clamp(min=1e-12)
+
+    def class_counts(self, feats, n_labels):
+        counts = Counter(x for f in feats for x in f["labels"] if x != IGNORE)
+        return torch.tensor([counts.get(i, 0) for i in range(n_labels)], dtype=torch.float)
+
+    def decode(self, probs, feats, examples, id2label, threshold=0.5):
+        from ..data.tags import bio_spans, repair_bio
+
+        out = []
+        for row, f, ex in zip(probs, feats, examples, strict=True):
+            tags, scores = [], []
+            for pos in f["word_starts"]:
+                if 0 <= pos < row.shape[0]:
+                    p = row[pos]
+                    best = int(p.argmax())
+                    tags.append(id2label[best])
+                    scores.append(float(p[best]))
+                else:  # truncated word: no prediction
+                    tags.append("O")
+                    scores.append(1.0)
+            tags = repair_bio(tags)
+            offsets = ex.token_offsets()
+            ents = []
+            for etype, s, e in bio_spans(tags):
+                start, end = offsets[s][0], offsets[e - 1][1]
+                ents.append(Entity(type=etype, start=start, end=end, text=ex.text[start:end], token_start=s,
+                                   token_end=e, score=round(sum(scores[s:e]) / (e - s), 6)))
+            out.append(Prediction(tags=tags, entities=ents))
+        return out
+
+    def gold(self, ex: Example) -> Any:
+        return list(ex.tags or ())
+
+    def predicted(self, pred: Prediction) -> Any:
+        return pred.tags
+
+    def probe_targets(self, feats):
+        return self._collate_labels(feats)
+
+
+register_task("ner", TokenClassificationTask)

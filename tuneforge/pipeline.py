@@ -1,0 +1,213 @@
+"""``run(recipe)``: data -> encode -> model + method -> (probe) -> fit -> save -> evaluate -> report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .config import Recipe, load_recipe, save_recipe
+from .data.readers import read_examples
+from .data.split import holdout, subsample
+from .errors import ConfigError, DataError
+from .evaluate.metrics import evaluate_predictions
+from .evaluate.report import write_report
+from .export.bundle import build_model, save_bundle
+from .io import atomic_write_json
+from .methods import count_parameters, get_method
+from .models.backbones import load_tokenizer, resolve_backbone
+from .models.inference import extract_features, predict_features
+from .models.tasks import Task, get_task
+from .rundir import RunDir
+from .track.base import Trackers
+from .train.loop import fit
+from .train.probe import fit_linear_probe, init_head_from_probe
+from .train.progress import ProgressReporter
+from .types import EvalResult, Example
+
+
+def select_device(recipe: Recipe) -> tuple[torch.device, bool]:
+    want = recipe.train.device
+    if want == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device=cuda but no CUDA device is available; use train.device=auto")
+    device = torch.device("cuda" if want in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
+    precision = recipe.train.precision
+    bf16 = device.type == "cuda" and precision in ("auto", "bf16")
+    if precision == "bf16" and device.type == "cpu":
+        bf16 = True  # CPU bf16 autocast when explicitly asked for
+    return device, bf16
+
+
+def _read(recipe: Recipe, path: str | None, require_labels: bool = True) -> list[Example]:
+    if path is None:
+        return []
+    d = recipe.data
+    return read_examples(path, task=recipe.task, format=d.format, text_column=d.text_column,
+                         label_column=d.label_column, token_column=d.token_column, tag_column=d.tag_column,
+                         label_separator=d.label_separator, encoding=d.encoding, require_labels=require_labels)
+
+
+def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
+    """Train / validation / test examples; validation held out of train when not given."""
+    train = _read(recipe, recipe.data.train)
+    record: dict[str, Any] = {"train_file": recipe.data.train}
+    if recipe.data.max_train_examples:
+        keep = subsample(len(train), recipe.data.max_train_examples, recipe.train.seed)
+        train = [train[i] for i in keep]
+        record["train_subset"] = keep
+    if recipe.data.validation:
+        validation = _read(recipe, recipe.data.validation)
+    else:
+        tr, va = holdout(train, recipe.data.validation_fraction, recipe.train.seed)
+        if not va:
+            raise DataError("too few training examples to hold out a validation split", file=recipe.data.train,
+                            hint="give data.validation or add examples")
+        train, validation = [train[i] for i in tr], [train[i] for i in va]
+        record["validation_heldout_from_train"] = va
+    atomic_write_json(run.splits, record)
+    return {"train": train, "validation": validation, "test": _read(recipe, recipe.data.test)}
+
+
+def _class_weights(task: Task, feats: list[dict[str, Any]], n: int, mode: str) -> torch.Tensor | None:
+    if mode == "none":
+        return None
+    counts = task.class_counts(feats, n)
+    return (counts.sum() / (n * counts.clamp(min=1.0))).float()
+
+
+def _prepare_output(run: RunDir, resume: bool, force: bool) -> None:
+    if run.path.exists() and any(run.path.iterdir()) and not resume:
+        if not force:
+            raise ConfigError(
+                f"output folder {run.path} is not empty: use --resume to continue that run, --force to "
+                "replace it, or set output=another/folder"
+            )
+        shutil.rmtree(run.path)
+    run.path.mkdir(parents=True, exist_ok=True)
+
+
+def evaluate_examples(model, task: Task, tokenizer, examples: list[Example], labels: list[str],
+                      max_length: int, batch_size: int, threshold: float = 0.5, bf16: bool = False):
+    """Score labelled examples: ``(EvalResult, predictions, mean loss)``."""
+    label2id = {lab: i for i, lab in enumerate(labels)}
+    feats = task.encode(examples, tokenizer, label2id, max_length)
+    preds, loss = predict_features(model, task, feats, examples, labels, batch_size=batch_size,
+                                   pad_id=tokenizer.pad_token_id or 0, threshold=threshold, bf16=bf16)
+    result = evaluate_predictions(task.name, [task.gold(e) for e in examples],
+                                  [task.predicted(p) for p in preds], labels)
+    return result, preds, loss
+
+
+def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resume: bool = False,
+        force: bool = False, quiet: bool = False) -> RunDir:
+    """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md."""
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, overrides)
+    run_dir = RunDir(recipe.output)
+    _prepare_output(run_dir, resume, force)
+    save_recipe(recipe, run_dir.recipe)
+    progress = ProgressReporter(quiet=quiet)
+    torch.set_num_threads(recipe.train.threads or os.cpu_count() or 1)
+    device, bf16 = select_device(recipe)
+
+    task = get_task(recipe.task)
+    splits = load_splits(recipe, run_dir)
+    labels = task.label_list(splits["train"])
+    if len(labels) < 2 and recipe.task != "ner":
+        raise DataError(f"the training data has {len(labels)} label(s); classification needs at least 2",
+                        file=recipe.data.train)
+    for name in ("validation", "test"):
+        task.check_labels(splits[name], labels)
+    label2id = {lab: i for i, lab in enumerate(labels)}
+
+    spec = resolve_backbone(recipe.backbone)
+    tokenizer = load_tokenizer(spec)
+    max_length = min(recipe.model.max_length, spec.max_length)
+    train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
+    pooling = spec.pooling if recipe.model.pooling == "auto" else recipe.model.pooling
+    model = build_model(task, spec, len(labels), pooling, recipe.model.dropout, recipe.model.hidden_dropout)
+    method = get_method(recipe.method.name, recipe.method.options())
+    method.apply(model, spec)
+    model.to(device)
+    params = count_parameters(model)
+    progress.message(f"{method.name}: {params['trainable']:,} of {params['total']:,} parameters train "
+                     f"({100 * params['trainable_share']:.2f}%); {len(splits['train'])} train / "
+                     f"{len(splits['validation'])} validation examples; device {device}")
+    pad_id = tokenizer.pad_token_id or 0
+    resuming = resume and (run_dir.checkpoints / "last.pt").is_file()
+    probe_seconds = 0.0
+    if recipe.model.head_init in ("auto", "probe") and not resuming:
+        t0 = time.perf_counter()
+        x, y = extract_features(model, task, train_feats, batch_size=recipe.train.eval_batch_size,
+                                pad_id=pad_id, bf16=bf16)
+        w, b = fit_linear_probe(x, y, len(labels), multilabel=task.name == "multilabel")
+        init_head_from_probe(model.head, w, b)
+        probe_seconds = time.perf_counter() - t0
+        progress.message(f"head initialised from a linear probe on frozen features ({probe_seconds:.1f}s)")
+
+    metric = task.primary_metric if recipe.train.early_stopping.metric == "auto" else recipe.train.early_stopping.metric
+    val_feats = task.encode(splits["validation"], tokenizer, label2id, max_length)
+
+    def evaluate(m) -> tuple[dict[str, float], float | None]:
+        preds, loss = predict_features(m, task, val_feats, splits["validation"], labels,
+                                       batch_size=recipe.train.eval_batch_size, pad_id=pad_id,
+                                       threshold=recipe.model.multilabel_threshold, bf16=bf16)
+        res = evaluate_predictions(task.name, [task.gold(e) for e in splits["validation"]],
+                                   [task.predicted(p) for p in preds], labels)
+        if metric not in res.metrics:
+            raise ConfigError(f"early_stopping.metric {metric!r} is not one of {sorted(res.metrics)}")
+        return res.metrics, loss
+
+    trackers = Trackers(run_dir.path, recipe.track, resume_step=0 if resuming else None)
+    try:
+        result = fit(model, task, train_feats, recipe.train, evaluate=evaluate, ckpt_dir=run_dir.checkpoints,
+                     trackers=trackers, metric=metric, pad_id=pad_id, resume=resuming, bf16=bf16,
+                     class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
+                     progress=progress)
+    finally:
+        trackers.close()
+
+    meta = {
+        "task": task.name, "labels": labels, "backbone": spec.name, "backbone_path": spec.path,
+        "pooling": pooling, "dropout": recipe.model.dropout, "max_length": max_length,
+        "multilabel_threshold": recipe.model.multilabel_threshold, "method": method.describe(),
+        "parameters": params, "tuneforge_version": __version__,
+    }
+    save_bundle(run_dir.model, model.cpu(), tokenizer, meta)
+    model.to(device)
+    summary = _final_reports(run_dir, recipe, model, task, tokenizer, splits, labels, max_length, bf16)
+    summary.update(
+        train_seconds=round(result.train_seconds, 2), probe_seconds=round(probe_seconds, 2),
+        steps=result.state.step, best_step=result.state.best_step, early_stopped=result.state.stopped,
+        train_samples_per_second=round(result.samples_seen / max(result.train_seconds, 1e-9), 2),
+        parameters=params, method=method.describe(), backbone=spec.name, device=str(device), bf16=bf16,
+        torch=torch.__version__, python=platform.python_version(), tuneforge=__version__,
+    )
+    atomic_write_json(run_dir.summary, summary)
+    return run_dir
+
+
+def _final_reports(run_dir: RunDir, recipe: Recipe, model, task: Task, tokenizer, splits, labels,
+                   max_length: int, bf16: bool) -> dict[str, Any]:
+    extra = {"run": str(run_dir.path), "backbone": recipe.backbone, "method": recipe.method.name}
+    out: dict[str, Any] = {}
+    for name in ("validation", "test"):
+        if not splits[name]:
+            continue
+        res, _, _ = evaluate_examples(model, task, tokenizer, splits[name], labels, max_length,
+                                      recipe.train.eval_batch_size, recipe.model.multilabel_threshold, bf16)
+        stem = "report" if name == "test" or not splits["test"] else f"{name}_report"
+        write_report(res, run_dir.path, title=f"{name.capitalize()} report", extra=extra | {"data": name},
+                     stem=stem)
+        out[name] = res.metrics
+    return {"metrics": out}
+
+
+def primary(result: EvalResult) -> float:
+    return result.primary

@@ -1,0 +1,80 @@
+"""``tuneforge.load(run)``: a finished run as an object with ``predict``, ``predict_proba`` and ``evaluate``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError
+from .export.bundle import load_bundle
+from .models.inference import predict_features
+from .models.tasks import words_with_offsets
+from .rundir import RunDir
+from .types import EvalResult, Example, Prediction
+
+
+class Predictor:
+    """Loads ``RUN/model`` (or a model folder) once; thread-compatible for inference."""
+
+    def __init__(self, path: str | Path, device: str = "auto") -> None:
+        path = Path(path)
+        model_dir = path if (path / "tuneforge.json").is_file() else RunDir(path).require_model()
+        self.model, self.task, self.tokenizer, self.meta = load_bundle(model_dir)
+        self.labels: list[str] = self.meta["labels"]
+        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+        self.device = torch.device("cuda" if use_cuda else "cpu")
+        self.bf16 = self.device.type == "cuda"
+        self.model.to(self.device)
+
+    def _examples(self, inputs: Sequence[str | Example]) -> list[Example]:
+        out = []
+        for i, item in enumerate(inputs):
+            if isinstance(item, Example):
+                out.append(item)
+            elif isinstance(item, str):
+                if not item.strip():
+                    raise DataError(f"input {i} is empty", hint="give non-empty texts")
+                out.append(words_with_offsets(item) if self.task.name == "ner" else Example(text=item))
+            else:
+                raise DataError(f"input {i} is a {type(item).__name__}, not a string")
+        return out
+
+    def predict(self, inputs: Sequence[str | Example], batch_size: int = 64) -> list[Prediction]:
+        examples = self._examples(inputs)
+        if not examples:
+            return []
+        feats = self.task.encode(examples, self.tokenizer, {}, self.meta["max_length"])
+        for f in feats:
+            f.pop("labels", None)
+        preds, _ = predict_features(self.model, self.task, feats, examples, self.labels, batch_size=batch_size,
+                                    pad_id=self.tokenizer.pad_token_id or 0,
+                                    threshold=self.meta.get("multilabel_threshold", 0.5), bf16=self.bf16)
+        return preds
+
+    def predict_proba(self, inputs: Sequence[str | Example], batch_size: int = 64) -> np.ndarray:
+        """Class probabilities, one row per input, columns in ``self.labels`` order (sequence tasks)."""
+        if self.task.name == "ner":
+            raise DataError("predict_proba is for classification runs; use predict for NER")
+        preds = self.predict(inputs, batch_size)
+        return np.array([[p.probabilities[lab] for lab in self.labels] for p in preds])  # type: ignore[index]
+
+    def evaluate(self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options) -> EvalResult:
+        from .data.readers import read_examples
+        from .pipeline import evaluate_examples
+
+        if isinstance(data, str | Path):
+            examples = read_examples(data, task=self.task.name, **read_options)
+        else:
+            examples = list(data)
+        self.task.check_labels(examples, self.labels)
+        result, _, _ = evaluate_examples(self.model, self.task, self.tokenizer, examples, self.labels,
+                                         self.meta["max_length"], batch_size,
+                                         self.meta.get("multilabel_threshold", 0.5), self.bf16)
+        return result
+
+
+def load(path: str | Path, device: str = "auto") -> Predictor:
+    return Predictor(path, device)

@@ -1,0 +1,100 @@
+"""Resumable training state, written atomically: a killed run continues exactly where it stopped
+(trainable weights, optimizer, schedule, RNG streams and the position in the epoch's batch order)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..errors import RunError
+from ..io import atomic_write
+
+STATE_FILE = "last.pt"
+BEST_FILE = "best.safetensors"
+
+
+@dataclass
+class LoopState:
+    epoch: int = 0  # epoch in progress (or the next one, when batch == 0)
+    batch: int = 0  # batches of `epoch` already used
+    step: int = 0  # optimizer steps taken
+    best: float | None = None
+    best_step: int = -1
+    bad_evals: int = 0
+    stopped: bool = False
+    done: bool = False
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in state]
+    if missing:
+        raise RunError(f"checkpoint lacks {len(missing)} trainable tensors (e.g. {missing[0]}); was the recipe changed?")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            params[name].copy_(tensor.to(params[name].device))
+
+
+def rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(folder: Path, model: nn.Module, opt, sched, loop: LoopState) -> None:
+    payload = {
+        "model": trainable_state(model),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "rng": rng_state(),
+        "loop": asdict(loop),
+    }
+    atomic_write(folder / STATE_FILE, lambda p: torch.save(payload, p))
+
+
+def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> LoopState:
+    path = folder / STATE_FILE
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated or foreign file
+        raise RunError(f"cannot read checkpoint {path}: {err}; delete it to start over") from None
+    load_trainable(model, payload["model"])
+    opt.load_state_dict(payload["optimizer"])
+    sched.load_state_dict(payload["scheduler"])
+    set_rng_state(payload["rng"])
+    return LoopState(**payload["loop"])
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return (folder / STATE_FILE).is_file()
+
+
+def save_best(folder: Path, model: nn.Module) -> None:
+    state = {k: v.contiguous() for k, v in trainable_state(model).items()}
+    atomic_write(folder / BEST_FILE, lambda p: save_file(state, str(p)))
+
+
+def restore_best(folder: Path, model: nn.Module) -> bool:
+    path = folder / BEST_FILE
+    if not path.is_file():
+        return False
+    load_trainable(model, load_file(str(path)))
+    return True

@@ -1,0 +1,119 @@
+"""THE training loop. Reads top to bottom: step, accumulate, clip, schedule, evaluate, early-stop,
+checkpoint. Task differences live in the task (loss, decode); method differences in which
+parameters require gradients."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import TrainConfig
+from ..models.heads import TaskModel
+from ..models.inference import autocast, to_device
+from ..models.tasks import Task
+from ..track.base import Trackers
+from .batching import train_batches
+from .checkpoint import LoopState, has_checkpoint, load_checkpoint, restore_best, save_best, save_checkpoint
+from .optim import build_optimizer, build_scheduler
+from .progress import ProgressReporter
+
+# evaluate(model) -> (metrics dict, validation loss); provided by the caller
+Evaluator = Callable[[TaskModel], tuple[dict[str, float], float | None]]
+
+
+@dataclass
+class FitResult:
+    state: LoopState
+    best_metrics: dict[str, float]
+    train_seconds: float
+    samples_seen: int
+
+
+def _improved(value: float, best: float | None, min_delta: float) -> bool:
+    return best is None or value > best + min_delta
+
+
+def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg: TrainConfig, *,
+        evaluate: Evaluator, ckpt_dir: Path, trackers: Trackers, metric: str, pad_id: int = 0,
+        class_weights: torch.Tensor | None = None, resume: bool = False, bf16: bool = False,
+        progress: ProgressReporter | None = None) -> FitResult:
+    progress = progress or ProgressReporter(quiet=True)
+    device = next(model.parameters()).device
+    lengths = [len(f["input_ids"]) for f in train_feats]
+    n_batches = math.ceil(len(train_feats) / cfg.batch_size)
+    steps_per_epoch = math.ceil(n_batches / cfg.grad_accum)
+    opt = build_optimizer(model, cfg)
+    sched = build_scheduler(opt, cfg, steps_per_epoch * cfg.epochs)
+    state = LoopState()
+    if resume and has_checkpoint(ckpt_dir):
+        state = load_checkpoint(ckpt_dir, model, opt, sched)
+        progress.message(f"resumed at epoch {state.epoch + 1}, batch {state.batch}, step {state.step}")
+    else:
+        torch.manual_seed(cfg.seed)
+    cw = class_weights.to(device) if class_weights is not None else None
+    best_metrics: dict[str, float] = {}
+    es = cfg.early_stopping
+    started, seen = time.perf_counter(), 0
+
+    def run_eval() -> None:
+        nonlocal best_metrics
+        metrics, val_loss = evaluate(model)
+        record = {"step": state.step, "epoch": state.epoch, "split": "validation", **metrics}
+        if val_loss is not None:
+            record["loss"] = val_loss
+        trackers.log(record)
+        progress.evaluated(metric, metrics[metric])
+        if _improved(metrics[metric], state.best, es.min_delta):
+            state.best, state.best_step, state.bad_evals = metrics[metric], state.step, 0
+            best_metrics = metrics
+            save_best(ckpt_dir, model)
+        else:
+            state.bad_evals += 1
+            state.stopped = es.patience > 0 and state.bad_evals >= es.patience
+
+    progress.start(steps_per_epoch * cfg.epochs, state.step)
+    model.train()
+    opt.zero_grad(set_to_none=True)
+    while state.epoch < cfg.epochs and not state.stopped:
+        batches = train_batches(lengths, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
+        while state.batch < len(batches) and not state.stopped:
+            idx = batches[state.batch]
+            batch = to_device(task.collate([train_feats[i] for i in idx], pad_id), device)
+            with autocast(device, bf16):
+                logits = model(**batch)
+            loss = task.loss(logits, batch, cw, cfg.label_smoothing)
+            (loss / cfg.grad_accum).backward()
+            state.batch += 1
+            seen += len(idx)
+            if state.batch % cfg.grad_accum and state.batch < len(batches):
+                continue  # keep accumulating
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            state.step += 1
+            trackers.log({"step": state.step, "epoch": state.epoch, "split": "train", "loss": loss.item(),
+                          "lr": sched.get_last_lr()[0]})
+            progress.step(state.step, loss.item())
+            if cfg.eval_steps and state.step % cfg.eval_steps == 0:
+                run_eval()
+            if state.step % cfg.checkpoint_steps == 0 and state.batch < len(batches):
+                save_checkpoint(ckpt_dir, model, opt, sched, state)
+        if state.batch >= len(batches):
+            state.epoch, state.batch = state.epoch + 1, 0
+            if not cfg.eval_steps:
+                run_eval()
+        save_checkpoint(ckpt_dir, model, opt, sched, state)
+    progress.close()
+    if restore_best(ckpt_dir, model):
+        progress.message(f"restored the best weights (step {state.best_step}, {metric}={state.best:.4f})")
+    state.done = True
+    save_checkpoint(ckpt_dir, model, opt, sched, state)
+    return FitResult(state, best_metrics, time.perf_counter() - started, seen)
