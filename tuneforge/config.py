@@ -76,6 +76,7 @@ class TrainConfig(_Strict):
     grad_accum: int = Field(1, ge=1)
     eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (default: each epoch)")
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    select_best: bool = Field(True, description="end with the best evaluated weights, not the last ones")
     class_weights: Literal["none", "balanced"] = "none"
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     seed: int = 42

@@ -37,7 +37,8 @@ class DataError(TuneforgeError):
             where += ": "
         col = f"column {self.column!r}: " if self.column is not None else ""
         hint = f" Hint: {self.hint}" if self.hint else ""
-        return f"{where}{col}{self.message}.{hint}".replace("..", ".")
+        message = self.message if self.message.endswith((".", "?", "!")) else self.message + "."
+        return f"{where}{col}{message}{hint}"
 
 
 class ConfigError(TuneforgeError):

@@ -26,6 +26,7 @@ from .models.inference import extract_features, predict_features
 from .models.tasks import Task, get_task
 from .rundir import RunDir
 from .track.base import Trackers
+from .train.checkpoint import checkpoint_step
 from .train.loop import fit
 from .train.probe import fit_linear_probe, init_head_from_probe
 from .train.progress import ProgressReporter
@@ -42,6 +43,16 @@ def select_device(recipe: Recipe) -> tuple[torch.device, bool]:
     if precision == "bf16" and device.type == "cpu":
         bf16 = True  # CPU bf16 autocast when explicitly asked for
     return device, bf16
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def _read(recipe: Recipe, path: str | None, require_labels: bool = True) -> list[Example]:
@@ -115,6 +126,7 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
     progress = ProgressReporter(quiet=quiet)
     torch.set_num_threads(recipe.train.threads or os.cpu_count() or 1)
     device, bf16 = select_device(recipe)
+    seed_everything(recipe.train.seed)
 
     task = get_task(recipe.task)
     splits = load_splits(recipe, run_dir)
@@ -140,7 +152,8 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
                      f"({100 * params['trainable_share']:.2f}%); {len(splits['train'])} train / "
                      f"{len(splits['validation'])} validation examples; device {device}")
     pad_id = tokenizer.pad_token_id or 0
-    resuming = resume and (run_dir.checkpoints / "last.pt").is_file()
+    resume_step = checkpoint_step(run_dir.checkpoints) if resume else None
+    resuming = resume_step is not None
     probe_seconds = 0.0
     if recipe.model.head_init in ("auto", "probe") and not resuming:
         t0 = time.perf_counter()
@@ -164,7 +177,7 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
             raise ConfigError(f"early_stopping.metric {metric!r} is not one of {sorted(res.metrics)}")
         return res.metrics, loss
 
-    trackers = Trackers(run_dir.path, recipe.track, resume_step=0 if resuming else None)
+    trackers = Trackers(run_dir.path, recipe.track, resume_step=resume_step)
     try:
         result = fit(model, task, train_feats, recipe.train, evaluate=evaluate, ckpt_dir=run_dir.checkpoints,
                      trackers=trackers, metric=metric, pad_id=pad_id, resume=resuming, bf16=bf16,
@@ -183,7 +196,8 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
     model.to(device)
     summary = _final_reports(run_dir, recipe, model, task, tokenizer, splits, labels, max_length, bf16)
     summary.update(
-        train_seconds=round(result.train_seconds, 2), probe_seconds=round(probe_seconds, 2),
+        train_seconds=round(result.train_seconds, 2), eval_seconds=round(result.eval_seconds, 2),
+        probe_seconds=round(probe_seconds, 2),
         steps=result.state.step, best_step=result.state.best_step, early_stopped=result.state.stopped,
         train_samples_per_second=round(result.samples_seen / max(result.train_seconds, 1e-9), 2),
         parameters=params, method=method.describe(), backbone=spec.name, device=str(device), bf16=bf16,

@@ -341,22 +341,31 @@ def _jsonl_text(rows: Sequence[Ticket]) -> str:
 
 
 def _intent_files(seed: int, sizes: Sequence[int]) -> dict[str, str]:
-    rng, seen = random.Random(seed), set()
+    rng, seen = random.Random(seed), set[str]()
     clean = {split: _clean_intents(rng, n, seen) for split, n in zip(SPLITS, sizes, strict=True)}
     noise_rng, taken = _noise_rng(seed), set(seen)
     return {s: _csv_text(_add_noise(noise_rng, rows, taken, train=s == "train")) for s, rows in clean.items()}
 
 
 def _ner_files(seed: int, sizes: Sequence[int]) -> dict[str, str]:
-    rng, seen = random.Random(seed), set()
+    rng, seen = random.Random(seed), set[str]()
     return {split: _conll_text(_draw_ner(rng, n, seen)) for split, n in zip(SPLITS, sizes, strict=True)}
 
 
 def _multilabel_files(seed: int, sizes: Sequence[int]) -> dict[str, str]:
-    rng, seen = random.Random(seed), set()
+    rng, seen = random.Random(seed), set[str]()
     return {
         split: _jsonl_text(_draw_multilabel(rng, n, seen)) for split, n in zip(SPLITS, sizes, strict=True)
     }
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically, byte for byte (no newline translation)."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    atomic_write(path, write)
 
 
 _FILE_BUILDERS: dict[str, Callable[[int, Sequence[int]], dict[str, str]]] = {
@@ -385,7 +394,6 @@ def write_demo(
     paths: dict[str, Path] = {}
     for split in SPLITS:
         path = Path(out_dir) / f"{split}.{EXTENSIONS[task]}"
-        data = texts[split].encode("utf-8")
-        atomic_write(path, lambda p, data=data: p.write_bytes(data))
+        _write_file(path, texts[split].encode("utf-8"))
         paths[split] = path
     return paths

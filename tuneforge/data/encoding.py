@@ -38,19 +38,26 @@ def read_text(path: str | Path, encoding: str = "auto") -> tuple[str, str]:
 def read_bytes(path: str | Path) -> bytes:
     """The file's bytes, or a DataError when it is missing, a directory or unreadable."""
     p = Path(path)
-    if p.is_dir():
-        names = sorted(c.name for c in p.iterdir() if c.is_file())[:8]
-        hint = f"point the data option at a file inside it ({', '.join(names)})" if names else None
-        raise DataError("is a directory, not a data file", file=str(path), hint=hint)
-    if not p.exists():
-        siblings = [c.name for c in p.parent.iterdir()] if p.parent.is_dir() else []
-        suggestion = did_you_mean(p.name, siblings).strip()
-        hint = suggestion or "check the path (relative paths are resolved from the current directory)"
-        raise DataError("file not found", file=str(path), hint=hint)
     try:
+        if p.is_dir():
+            names = sorted(c.name for c in p.iterdir() if c.is_file())[:8]
+            hint = f"point the data option at a file inside it ({', '.join(names)})" if names else None
+            raise DataError("is a directory, not a data file", file=str(path), hint=hint)
+        if not p.exists():
+            raise DataError("file not found", file=str(path), hint=_missing_hint(p))
         return p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DataError(f"cannot read the file: {reason}", file=str(path)) from None
+
+
+def _missing_hint(p: Path) -> str:
+    try:
+        siblings = [c.name for c in p.parent.iterdir()] if p.parent.is_dir() else []
+    except OSError:
+        siblings = []
+    suggestion = did_you_mean(p.name, siblings).strip()
+    return suggestion or "check the path (relative paths are resolved from the current directory)"
 
 
 def _decode_auto(data: bytes, file: str) -> tuple[str, str]:
@@ -66,7 +73,7 @@ def _decode_auto(data: bytes, file: str) -> tuple[str, str]:
     if _mostly_utf8(data):
         line, col = _position(data, first_bad)
         raise DataError(
-            f"is not UTF-8: byte 0x{data[first_bad]:02X} at byte column {col} cannot be decoded, "
+            f"the file is not UTF-8: byte 0x{data[first_bad]:02X} at byte column {col} cannot be decoded, "
             "although the rest of the file is UTF-8",
             file=file,
             line=line,
@@ -84,7 +91,9 @@ def _guess(data: bytes, file: str) -> tuple[str, str]:
             return data.decode(best.encoding), best.encoding
         except (UnicodeDecodeError, LookupError):
             pass
-    raise DataError("is not UTF-8 and its encoding could not be detected", file=file, hint=ENCODING_HINT)
+    raise DataError(
+        "the file is not UTF-8 and its encoding could not be detected", file=file, hint=ENCODING_HINT
+    )
 
 
 def _mostly_utf8(data: bytes) -> bool:

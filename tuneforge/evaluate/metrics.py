@@ -52,7 +52,8 @@ def _averages(tp: Any, pred: Any, true: Any) -> dict[str, dict[str, Any]]:
     """Micro, macro and support-weighted averages over classes (support of each = total true count)."""
     tp, pred, true = (np.asarray(a, dtype=np.int64) for a in (tp, pred, true))
     support = int(true.sum())
-    micro = _row(*(s.item() for s in _scores(tp.sum(), pred.sum(), true.sum())), support)
+    mp, mr, mf = _scores(tp.sum(), pred.sum(), true.sum())
+    micro = _row(mp, mr, mf, support)
     if tp.size == 0:
         zero = _row(0.0, 0.0, 0.0, support)
         return {"micro": micro, "macro": zero, "weighted": dict(zero)}
@@ -62,7 +63,8 @@ def _averages(tp: Any, pred: Any, true: Any) -> dict[str, dict[str, Any]]:
         # every per-class recall and F1 is 0 here, and so is precision (no true positives possible)
         weighted = _row(0.0, 0.0, 0.0, support)
     else:
-        weighted = _row(*((a * true).sum() / support for a in (p, r, f)), support)
+        wp, wr, wf = ((a * true).sum() / support for a in (p, r, f))
+        weighted = _row(wp, wr, wf, support)
     return {"micro": micro, "macro": macro, "weighted": weighted}
 
 
@@ -286,6 +288,48 @@ def _target(item: Any, task: str, where: str) -> Any:
     return item
 
 
+def _classification_scores(gold: list[Any], pred: list[Any], labels: Sequence[str]) -> tuple[dict, dict]:
+    report = classification_report(gold, pred, _ordered(labels, _as_labels(gold + pred, "values")))
+    metrics = {
+        "accuracy": report["accuracy"],
+        "macro_f1": report["macro"]["f1"],
+        "weighted_f1": report["weighted"]["f1"],
+        "micro_f1": report["micro"]["f1"],
+    }
+    return report, metrics
+
+
+def _multilabel_scores(gold: list[Any], pred: list[Any], labels: Sequence[str]) -> tuple[dict, dict]:
+    seen = {lab for row in gold + pred for lab in _as_labels(row, "label set")}
+    known = list(dict.fromkeys(_as_labels(labels, "labels")))
+    report = multilabel_report(gold, pred, known + sorted(seen - set(known)))
+    metrics = {
+        "micro_f1": report["micro"]["f1"],
+        "macro_f1": report["macro"]["f1"],
+        "samples_f1": report["samples"]["f1"],
+        "subset_accuracy": report["subset_accuracy"],
+    }
+    return report, metrics
+
+
+def _ner_scores(gold: list[Any], pred: list[Any], labels: Sequence[str]) -> tuple[dict, dict]:
+    flat = [tag for tags in gold + pred for tag in _as_labels(tags, "tags")]
+    report = entity_report(gold, pred, token_labels=_ordered(labels, flat) if flat else None)
+    micro = report["micro"]
+    metrics = {
+        "f1": micro["f1"],
+        "precision": micro["precision"],
+        "recall": micro["recall"],
+        "macro_f1": report["macro"]["f1"],
+        "token_accuracy": report["accuracy"],
+    }
+    return report, metrics
+
+
+_SCORERS = {"classification": _classification_scores, "multilabel": _multilabel_scores, "ner": _ner_scores}
+PRIMARY_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "f1"}
+
+
 def evaluate_predictions(
     task: str, golds: Sequence[Any], preds: Sequence[Any], labels: Sequence[str]
 ) -> EvalResult:
@@ -301,36 +345,6 @@ def evaluate_predictions(
     gold = [_target(g, task, f"gold {i}") for i, g in enumerate(golds)]
     pred = [_target(p, task, f"prediction {i}") for i, p in enumerate(preds)]
     _check_lengths(len(gold), len(pred))
-    if task == "classification":
-        report = classification_report(gold, pred, _ordered(labels, _as_labels(gold + pred, "values")))
-        metrics = {
-            "accuracy": report["accuracy"],
-            "macro_f1": report["macro"]["f1"],
-            "weighted_f1": report["weighted"]["f1"],
-            "micro_f1": report["micro"]["f1"],
-        }
-        primary = "accuracy"
-    elif task == "multilabel":
-        seen = {lab for row in gold + pred for lab in _as_labels(row, "label set")}
-        known = _label_list(labels) if labels else []
-        report = multilabel_report(gold, pred, known + sorted(seen - set(known)))
-        metrics = {
-            "micro_f1": report["micro"]["f1"],
-            "macro_f1": report["macro"]["f1"],
-            "samples_f1": report["samples"]["f1"],
-            "subset_accuracy": report["subset_accuracy"],
-        }
-        primary = "micro_f1"
-    else:
-        flat = [tag for tags in gold + pred for tag in _as_labels(tags, "tags")]
-        report = entity_report(gold, pred, token_labels=_ordered(labels, flat) if flat else None)
-        micro = report["micro"]
-        metrics = {
-            "f1": micro["f1"],
-            "precision": micro["precision"],
-            "recall": micro["recall"],
-            "macro_f1": report["macro"]["f1"],
-            "token_accuracy": report["accuracy"],
-        }
-        primary = "f1"
+    report, metrics = _SCORERS[task](gold, pred, labels)
+    primary = PRIMARY_METRIC[task]
     return EvalResult(task=task, metrics=metrics, report={**report, "primary_metric": primary, "task": task})

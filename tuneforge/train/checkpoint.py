@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import RunError
-from ..io import atomic_write
+from ..io import atomic_write, atomic_write_json
 
 STATE_FILE = "last.pt"
 BEST_FILE = "best.safetensors"
@@ -68,6 +68,17 @@ def save_checkpoint(folder: Path, model: nn.Module, opt, sched, loop: LoopState)
         "loop": asdict(loop),
     }
     atomic_write(folder / STATE_FILE, lambda p: torch.save(payload, p))
+    atomic_write_json(folder / "last.json", asdict(loop))
+
+
+def checkpoint_step(folder: Path) -> int | None:
+    """The optimizer step of the resumable checkpoint, without loading it (None: no checkpoint)."""
+    import json
+
+    path = folder / "last.json"
+    if not (folder / STATE_FILE).is_file() or not path.is_file():
+        return None
+    return int(json.loads(path.read_text(encoding="utf-8"))["step"])
 
 
 def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> LoopState:

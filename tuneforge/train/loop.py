@@ -31,7 +31,8 @@ Evaluator = Callable[[TaskModel], tuple[dict[str, float], float | None]]
 class FitResult:
     state: LoopState
     best_metrics: dict[str, float]
-    train_seconds: float
+    train_seconds: float  # wall time of training, without the evaluations
+    eval_seconds: float
     samples_seen: int
 
 
@@ -59,11 +60,13 @@ def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg
     cw = class_weights.to(device) if class_weights is not None else None
     best_metrics: dict[str, float] = {}
     es = cfg.early_stopping
-    started, seen = time.perf_counter(), 0
+    started, seen, eval_seconds = time.perf_counter(), 0, 0.0
 
     def run_eval() -> None:
-        nonlocal best_metrics
+        nonlocal best_metrics, eval_seconds
+        t0 = time.perf_counter()
         metrics, val_loss = evaluate(model)
+        eval_seconds += time.perf_counter() - t0
         record = {"step": state.step, "epoch": state.epoch, "split": "validation", **metrics}
         if val_loss is not None:
             record["loss"] = val_loss
@@ -112,8 +115,9 @@ def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg
                 run_eval()
         save_checkpoint(ckpt_dir, model, opt, sched, state)
     progress.close()
-    if restore_best(ckpt_dir, model):
+    if cfg.select_best and restore_best(ckpt_dir, model):
         progress.message(f"restored the best weights (step {state.best_step}, {metric}={state.best:.4f})")
     state.done = True
     save_checkpoint(ckpt_dir, model, opt, sched, state)
-    return FitResult(state, best_metrics, time.perf_counter() - started, seen)
+    elapsed = time.perf_counter() - started
+    return FitResult(state, best_metrics, elapsed - eval_seconds, eval_seconds, seen)
