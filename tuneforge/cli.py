@@ -132,7 +132,7 @@ def main() -> None:
     try:
         app()
     except TuneforgeError as e:
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; a run continues where it stopped with `tuneforge run RECIPE --resume`")

@@ -48,6 +48,8 @@ class MethodConfig(BaseModel):
 
 class ModelConfig(_Strict):
     pooling: Literal["auto", "mean", "cls"] = Field("auto", description="auto: the backbone's own")
+    normalize: bool | None = Field(None, description="L2-normalise the pooled sentence vector; default: "
+                                   "as the backbone was trained")
     dropout: float = Field(0.1, ge=0.0, lt=1.0, description="dropout before the head")
     hidden_dropout: float | None = Field(None, ge=0.0, lt=1.0, description="backbone dropout override")
     max_length: int = Field(128, ge=8, le=4096)
@@ -67,8 +69,10 @@ class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1, description="upper bound; early stopping usually ends sooner")
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
-    lr: float = Field(1e-4, gt=0.0, description="learning rate of the backbone / method parameters")
-    head_lr: float | None = Field(None, gt=0.0, description="learning rate of the head; default 10x lr")
+    lr: float = Field(5e-5, gt=0.0, description="learning rate of the backbone / method parameters")
+    head_lr: float | None = Field(
+        None, gt=0.0, description="learning rate of the head; default: lr after a probe start, else 10x lr"
+    )
     weight_decay: float = Field(0.01, ge=0.0)
     warmup: float = Field(0.06, ge=0.0, description="< 1: share of all steps; >= 1: number of steps")
     schedule: Literal["linear", "cosine", "constant"] = "linear"

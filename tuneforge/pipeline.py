@@ -143,7 +143,9 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
     max_length = min(recipe.model.max_length, spec.max_length)
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
     pooling = spec.pooling if recipe.model.pooling == "auto" else recipe.model.pooling
-    model = build_model(task, spec, len(labels), pooling, recipe.model.dropout, recipe.model.hidden_dropout)
+    normalize = spec.normalize if recipe.model.normalize is None else recipe.model.normalize
+    model = build_model(task, spec, len(labels), pooling, recipe.model.dropout, recipe.model.hidden_dropout,
+                        normalize=normalize)
     method = get_method(recipe.method.name, recipe.method.options())
     method.apply(model, spec)
     model.to(device)
@@ -177,9 +179,13 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
             raise ConfigError(f"early_stopping.metric {metric!r} is not one of {sorted(res.metrics)}")
         return res.metrics, loss
 
+    train_cfg = recipe.train
+    if train_cfg.head_lr is None:  # a probe-started head is already fitted; a random one needs to catch up
+        probe_start = recipe.model.head_init in ("auto", "probe")
+        train_cfg = train_cfg.model_copy(update={"head_lr": train_cfg.lr * (1 if probe_start else 10)})
     trackers = Trackers(run_dir.path, recipe.track, resume_step=resume_step)
     try:
-        result = fit(model, task, train_feats, recipe.train, evaluate=evaluate, ckpt_dir=run_dir.checkpoints,
+        result = fit(model, task, train_feats, train_cfg, evaluate=evaluate, ckpt_dir=run_dir.checkpoints,
                      trackers=trackers, metric=metric, pad_id=pad_id, resume=resuming, bf16=bf16,
                      class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
                      progress=progress)
@@ -188,7 +194,7 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
 
     meta = {
         "task": task.name, "labels": labels, "backbone": spec.name, "backbone_path": spec.path,
-        "pooling": pooling, "dropout": recipe.model.dropout, "max_length": max_length,
+        "pooling": pooling, "normalize": normalize, "dropout": recipe.model.dropout, "max_length": max_length,
         "multilabel_threshold": recipe.model.multilabel_threshold, "method": method.describe(),
         "parameters": params, "tuneforge_version": __version__,
     }

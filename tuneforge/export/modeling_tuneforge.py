@@ -16,11 +16,14 @@ from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassif
 
 
 def _backbone(config):
-    inner = AutoConfig.for_model(config.model_type, **config.to_dict())
+    inner = AutoConfig.for_model(**{k: v for k, v in config.to_dict().items() if k not in _OURS})
     try:
         return AutoModel.from_config(inner, add_pooling_layer=False)
     except TypeError:
         return AutoModel.from_config(inner)
+
+
+_OURS = ("auto_map", "architectures", "tuneforge", "transformers_version")
 
 
 class _Head(nn.Module):
@@ -38,6 +41,7 @@ class _TuneforgeBase(PreTrainedModel):
         super().__init__(config)
         extra = getattr(config, "tuneforge", {}) or {}
         self.pooling = extra.get("pooling", "mean")
+        self.normalize = extra.get("normalize", False)
         self.backbone = _backbone(config)
         self.head = _Head(config.hidden_size, config.num_labels, extra.get("dropout", 0.1))
         self.post_init()
@@ -59,6 +63,8 @@ class TuneforgeForSequenceClassification(_TuneforgeBase):
             pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
         else:
             pooled = hidden[:, 0]
+        if self.normalize:
+            pooled = nn.functional.normalize(pooled, dim=-1)
         logits = self.head.out(self.head.dropout(pooled))
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)

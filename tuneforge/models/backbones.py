@@ -30,6 +30,7 @@ class BackboneSpec:
     name: str
     description: str
     pooling: str = "mean"  # how the backbone was trained to summarise a sentence
+    normalize: bool = False  # whether its sentence vectors are L2-normalised
     lora_targets: tuple[str, ...] = ("query", "value")
     max_length: int = 512
     languages: tuple[str, ...] = ("en",)
@@ -57,6 +58,7 @@ REGISTRY: dict[str, dict[str, Any]] = {
     "minilm-l6": dict(
         description="all-MiniLM-L6-v2: BERT, 6 layers, hidden 384, 22.7M parameters, uncased English",
         pooling="mean",
+        normalize=True,
         lora_targets=("query", "key", "value", "dense"),
         max_length=512,
         license="Apache-2.0",
@@ -65,6 +67,7 @@ REGISTRY: dict[str, dict[str, Any]] = {
     "tiny-random": dict(
         description="2-layer, hidden-32 BERT with random weights (seeded) and the MiniLM vocabulary: for tests",
         pooling="mean",
+        normalize=True,
         lora_targets=("query", "value"),
         max_length=512,
         license="Apache-2.0",
@@ -83,13 +86,30 @@ def resolve_backbone(name: str) -> BackboneSpec:
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise ConfigError(f"backbone folder {folder} has no config.json; point to a Hugging Face model folder")
-        return BackboneSpec(name=str(folder), description=f"local model folder {folder}", pooling="mean",
-                            path=str(folder), lora_targets=_guess_lora_targets(folder))
+        pooling, normalize = _sentence_transformers_pooling(folder)
+        return BackboneSpec(name=str(folder), description=f"local model folder {folder}", pooling=pooling,
+                            normalize=normalize, path=str(folder), lora_targets=_guess_lora_targets(folder))
     known = ", ".join(sorted(REGISTRY))
     raise ConfigError(
         f"unknown backbone {name!r}: known names are {known}, or give the path of a local Hugging Face model "
         "folder (hub downloads are off)"
     )
+
+
+def _sentence_transformers_pooling(folder: Path) -> tuple[str, bool]:
+    """Pooling of a sentence-transformers folder (modules.json + 1_Pooling/config.json); else mean."""
+    import json
+
+    modules = folder / "modules.json"
+    if not modules.is_file():
+        return "mean", False
+    try:
+        types = [m.get("type", "") for m in json.loads(modules.read_text(encoding="utf-8"))]
+        pool_cfg = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "mean", False
+    pooling = "cls" if pool_cfg.get("pooling_mode_cls_token") else "mean"
+    return pooling, any(t.endswith("Normalize") for t in types)
 
 
 def _guess_lora_targets(folder: Path) -> tuple[str, ...]:

@@ -15,18 +15,22 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class SequenceHead(nn.Module):
-    """Pool the sentence (mean of tokens, or the first token) -> dropout -> linear."""
+    """Pool the sentence (mean of tokens, or the first token), optionally L2-normalise it (as
+    sentence-embedding models are trained), then dropout -> linear."""
 
-    def __init__(self, hidden: int, n_out: int, pooling: str = "mean", dropout: float = 0.1) -> None:
+    def __init__(self, hidden: int, n_out: int, pooling: str = "mean", dropout: float = 0.1,
+                 normalize: bool = False) -> None:
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', not {pooling!r}")
         self.pooling = pooling
+        self.normalize = normalize
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_out)
 
     def features(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return mean_pool(hidden, mask) if self.pooling == "mean" else hidden[:, 0]
+        pooled = mean_pool(hidden, mask) if self.pooling == "mean" else hidden[:, 0]
+        return nn.functional.normalize(pooled.float(), dim=-1).to(pooled.dtype) if self.normalize else pooled
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(self.features(hidden, mask)))

@@ -54,7 +54,7 @@ class Task:
             for lab in self._labels_of(ex):
                 if lab not in known:
                     raise DataError(
-                        f"label {lab!r} is not in the label set of the training data" + did_you_mean(lab, labels),
+                        f"label {lab!r} is not in the label set of the training data." + did_you_mean(lab, labels),
                         file=ex.source, line=ex.line,
                         hint="fix the label, or add training examples of it",
                     )
@@ -90,8 +90,9 @@ class Task:
         return torch.tensor([f["labels"] for f in feats], dtype=torch.long)
 
     # ---- model -----------------------------------------------------------------------------
-    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float) -> nn.Module:
-        return SequenceHead(hidden, n_labels, pooling=pooling, dropout=dropout)
+    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float,
+                   normalize: bool = False) -> nn.Module:
+        return SequenceHead(hidden, n_labels, pooling=pooling, dropout=dropout, normalize=normalize)
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor],
              class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:

@@ -59,7 +59,8 @@ class TokenClassificationTask(Task):
     def _collate_labels(self, feats):
         return _pad([f["labels"] for f in feats], IGNORE)
 
-    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float) -> nn.Module:
+    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float,
+                   normalize: bool = False) -> nn.Module:
         return TokenHead(hidden, n_labels, dropout=dropout)
 
     def loss(self, logits, batch, class_weights=None, label_smoothing=0.0):

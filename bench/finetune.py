@@ -1,0 +1,87 @@
+"""tuneforge against the standard Hugging Face Trainer recipe, side by side in one run.
+
+    python bench/finetune.py --dataset banking77                       # hf, tuneforge-same, tuneforge-default
+    python bench/finetune.py --dataset conll2003 --train-subset 4000    # a seeded subset of CoNLL train
+    python bench/finetune.py --dataset sst2 --systems hf,tuneforge-default
+
+Each system runs in its own process (peak memory is per process) one after the other on the same
+machine; the table gives scores on the full test split, train wall time, samples/s, peak RSS and the
+time ratio against the HF recipe. Results: ``bench/results/finetune_<dataset>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.common import markdown_table, write_json  # noqa: E402
+
+SYSTEMS = ("hf", "tuneforge-same", "tuneforge-default")
+
+
+def command(system: str, args: argparse.Namespace, out: Path) -> list[str]:
+    common = ["--dataset", args.dataset, "--out", str(out), "--seed", str(args.seed)]
+    if args.train_subset:
+        common += ["--train-subset", str(args.train_subset)]
+    if system == "hf":
+        return [sys.executable, str(HERE / "hf_anchor.py"), *common, "--epochs", str(args.epochs)]
+    mode = system.split("-", 1)[1]
+    extra = ["--epochs", str(args.epochs)] if mode == "same" else []
+    return [sys.executable, str(HERE / "tuneforge_run.py"), *common, "--mode", mode, *extra]
+
+
+def table(rows: list[dict], dataset: str) -> str:
+    hf = next((r for r in rows if r["system"] == "hf-trainer"), None)
+    out = []
+    for r in rows:
+        ratio = r["train_seconds"] / hf["train_seconds"] if hf else None
+        delta = 100 * (r["score"] - hf["score"]) if hf else None
+        out.append({
+            "system": r["system"],
+            "score": f"{100 * r['score']:.2f}",
+            "vs HF (points)": "" if delta is None or r is hf else f"{delta:+.2f}",
+            "train s": f"{r['train_seconds']:.0f}",
+            "samples/s": f"{r['train_samples_per_second']:.1f}",
+            "peak RSS MB": f"{r['peak_rss_mb']:.0f}",
+            "time / HF": "" if ratio is None else f"{ratio:.2f}x",
+            "epochs run": str(r.get("epochs_run", "")),
+        })
+    metric = rows[0]["metric"]
+    return f"{dataset} ({metric}, test split)\n\n" + markdown_table(out, list(out[0]))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, choices=["banking77", "sst2", "conll2003"])
+    p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument("--train-subset", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--results", type=Path, default=HERE / "results")
+    args = p.parse_args()
+    rows = []
+    for system in args.systems.split(","):
+        out = args.results / f"finetune_{args.dataset}_{system}.json"
+        t0 = time.time()
+        print(f"== {system}: {' '.join(command(system, args, out))}", flush=True)
+        subprocess.run(command(system, args, out), check=True)
+        row = json.loads(out.read_text())
+        row["wall_seconds"] = round(time.time() - t0, 1)
+        rows.append(row)
+    name = args.dataset + (f"_subset{args.train_subset}" if args.train_subset else "")
+    write_json(args.results / f"finetune_{name}.json", rows)
+    md = table(rows, name)
+    (args.results / f"finetune_{name}.md").write_text(md + "\n", encoding="utf-8")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
