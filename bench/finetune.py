@@ -43,16 +43,18 @@ def table(rows: list[dict], dataset: str) -> str:
     for r in rows:
         ratio = r["train_seconds"] / hf["train_seconds"] if hf else None
         delta = 100 * (r["score"] - hf["score"]) if hf else None
-        out.append({
-            "system": r["system"],
-            "score": f"{100 * r['score']:.2f}",
-            "vs HF (points)": "" if delta is None or r is hf else f"{delta:+.2f}",
-            "train s": f"{r['train_seconds']:.0f}",
-            "samples/s": f"{r['train_samples_per_second']:.1f}",
-            "peak RSS MB": f"{r['peak_rss_mb']:.0f}",
-            "time / HF": "" if ratio is None else f"{ratio:.2f}x",
-            "epochs run": str(r.get("epochs_run", "")),
-        })
+        out.append(
+            {
+                "system": r["system"],
+                "score": f"{100 * r['score']:.2f}",
+                "vs HF (points)": "" if delta is None or r is hf else f"{delta:+.2f}",
+                "train s": f"{r['train_seconds']:.0f}",
+                "samples/s": f"{r['train_samples_per_second']:.1f}",
+                "peak RSS MB": f"{r['peak_rss_mb']:.0f}",
+                "time / HF": "" if ratio is None else f"{ratio:.2f}x",
+                "epochs run": str(r.get("epochs_run", "")),
+            }
+        )
     metric = rows[0]["metric"]
     return f"{dataset} ({metric}, test split)\n\n" + markdown_table(out, list(out[0]))
 

@@ -37,15 +37,30 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     data: dict[str, Any] = {"train": str(root / train), "test": str(root / test), "format": fmt}
     if args.train_subset:
         data["max_train_examples"] = args.train_subset  # same formula and seed (42) as the HF anchor
-    recipe: dict[str, Any] = {"task": task, "data": data, "backbone": "minilm-l6", "output": str(out),
-                              "track": ["jsonl"], "train": {"seed": args.seed}}
+    recipe: dict[str, Any] = {
+        "task": task,
+        "data": data,
+        "backbone": "minilm-l6",
+        "output": str(out),
+        "track": ["jsonl"],
+        "train": {"seed": args.seed},
+    }
     if args.mode == "same":
         # monitoring only: no early stopping, no selection, the final weights are scored
         data["validation"] = str(root / (dev or test))
         recipe["model"] = {"head_init": "random", "max_length": args.max_length}
-        recipe["train"].update(lr=args.lr, head_lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                               warmup=0.1, weight_decay=0.01, schedule="linear", grad_clip=1.0,
-                               select_best=False, early_stopping={"patience": 0})
+        recipe["train"].update(
+            lr=args.lr,
+            head_lr=args.lr,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            warmup=0.1,
+            weight_decay=0.01,
+            schedule="linear",
+            grad_clip=1.0,
+            select_best=False,
+            early_stopping={"patience": 0},
+        )
     elif dev:
         data["validation"] = str(root / dev)
     if args.subset_seed != args.seed:

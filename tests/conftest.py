@@ -38,7 +38,11 @@ def tiny_recipe(demo_data, task: str, output: Path, **train) -> dict:
     files = demo_data[task]
     return {
         "task": task,
-        "data": {"train": str(files["train"]), "validation": str(files["validation"]), "test": str(files["test"])},
+        "data": {
+            "train": str(files["train"]),
+            "validation": str(files["validation"]),
+            "test": str(files["test"]),
+        },
         "backbone": "tiny-random",
         "output": str(output),
         "track": ["jsonl"],

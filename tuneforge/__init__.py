@@ -1,9 +1,9 @@
 """tuneforge: fine-tune a pretrained language model on your own labelled data, measured and deployable.
 
-    import tuneforge
-    run = tuneforge.run("recipe.yaml")                 # -> RunDir
-    model = tuneforge.load(run.path)                   # -> Predictor
-    model.predict(["where is my card?"])               # -> [Prediction(label=..., probabilities=...)]
+import tuneforge
+run = tuneforge.run("recipe.yaml")                 # -> RunDir
+model = tuneforge.load(run.path)                   # -> Predictor
+model.predict(["where is my card?"])               # -> [Prediction(label=..., probabilities=...)]
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     from .rundir import RunDir
 
 
-def run(recipe: Any, overrides: list[str] | None = None, *, resume: bool = False, force: bool = False,
-        quiet: bool = False) -> RunDir:
+def run(
+    recipe: Any,
+    overrides: list[str] | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+) -> RunDir:
     """Fine-tune as a recipe (path, dict or ``Recipe``) says; returns the finished run directory."""
     from .config import Recipe, recipe_from_dict
     from .pipeline import run as _run

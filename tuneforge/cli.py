@@ -12,8 +12,14 @@ from rich.console import Console
 
 from .errors import TuneforgeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Fine-tune a pretrained language model on your labelled data; evaluate, predict, serve.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Fine-tune a pretrained language model on your labelled data; evaluate and predict.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Data tools: write the demo datasets.")
+app.add_typer(data_app, name="data")
 err = Console(stderr=True)
 out = Console()
 
@@ -21,8 +27,12 @@ out = Console()
 @app.command("run")
 def run_cmd(
     recipe: Annotated[Path, typer.Argument(help="recipe YAML file")],
-    overrides: Annotated[list[str] | None, typer.Argument(help="key.path=value overrides, e.g. train.lr=3e-5")] = None,
-    resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="key.path=value overrides, e.g. train.lr=3e-5")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="continue an interrupted run in the same output folder")
+    ] = False,
     force: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
@@ -41,15 +51,21 @@ def _print_summary(path: Path) -> None:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
         out.print(f"[bold]{split}[/bold]: {shown}")
     if summary:
-        out.print(f"trained {summary['steps']} steps in {summary['train_seconds']:.1f}s "
-                  f"({summary['train_samples_per_second']:.1f} samples/s); run directory: {path}")
+        out.print(
+            f"trained {summary['steps']} steps in {summary['train_seconds']:.1f}s "
+            f"({summary['train_samples_per_second']:.1f} samples/s); run directory: {path}"
+        )
 
 
 @app.command("predict")
 def predict_cmd(
     run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
-    input: Annotated[str, typer.Argument(help="input file (csv/tsv/jsonl/conll/text lines) or - for stdin")] = "-",
-    output: Annotated[Path | None, typer.Option("--out", "-o", help="write JSONL here instead of stdout")] = None,
+    input: Annotated[
+        str, typer.Argument(help="input file (csv/tsv/jsonl/conll/text lines) or - for stdin")
+    ] = "-",
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write JSONL here instead of stdout")
+    ] = None,
     text_column: Annotated[str, typer.Option(help="column with the text (csv/tsv/jsonl)")] = "auto",
     format: Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, conll, bmes, lines")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
@@ -87,13 +103,23 @@ def evaluate_cmd(
     output: Annotated[Path | None, typer.Option("--out", "-o", help="folder for report.md/json")] = None,
     text_column: Annotated[str, typer.Option()] = "auto",
     label_column: Annotated[str, typer.Option()] = "auto",
+    format: Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, conll, bmes, txt")] = "auto",
+    encoding: Annotated[str, typer.Option(help="auto or a codec name such as gb18030")] = "auto",
+    label_separator: Annotated[str, typer.Option(help="multi-label separator inside one cell")] = "|",
 ) -> None:
     """Re-score a finished run on any labelled file; prints and writes the report."""
     from .evaluate.report import render_markdown, write_report
     from .predictor import Predictor
 
     predictor = Predictor(run)
-    result = predictor.evaluate(data, text_column=text_column, label_column=label_column)
+    result = predictor.evaluate(
+        data,
+        text_column=text_column,
+        label_column=label_column,
+        format=format,
+        encoding=encoding,
+        label_separator=label_separator,
+    )
     extra = {"run": str(run), "data": str(data)}
     if output:
         md, js = write_report(result, output, title=f"Evaluation of {data.name}", extra=extra)
@@ -103,7 +129,9 @@ def evaluate_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="folder for demo data, recipe and run")] = Path("runs/demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for demo data, recipe and run")] = Path(
+        "runs/demo"
+    ),
     task: Annotated[str, typer.Option(help="intent, ner or multilabel")] = "intent",
     backbone: Annotated[str, typer.Option(help="registry name or local model folder")] = "minilm-l6",
     overrides: Annotated[list[str] | None, typer.Argument(help="recipe overrides")] = None,
@@ -115,6 +143,20 @@ def demo_cmd(
     run_dir = run_demo(out_dir, task=task, backbone=backbone, overrides=overrides or [], quiet=quiet)
     _print_summary(run_dir.path)
     out.print(f"report: {run_dir.path / 'report.md'}")
+
+
+@data_app.command("demo")
+def data_demo_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="folder for train/validation/test files")],
+    task: Annotated[str, typer.Option(help="intent (csv), ner (conll) or multilabel (jsonl)")] = "intent",
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Write the project's deterministic demo dataset of one task (no training)."""
+    from .data.demo import write_demo
+
+    paths = write_demo(out_dir, task=task, seed=seed)
+    for split, path in paths.items():
+        out.print(f"{split}: {path}")
 
 
 @app.command("version")

@@ -6,6 +6,7 @@ the resolved recipe is saved in every run directory.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,13 +49,15 @@ class MethodConfig(BaseModel):
 
 class ModelConfig(_Strict):
     pooling: Literal["auto", "mean", "cls"] = Field("auto", description="auto: the backbone's own")
-    normalize: bool | None = Field(None, description="L2-normalise the pooled sentence vector; default: "
-                                   "as the backbone was trained")
+    normalize: bool | None = Field(
+        None, description="L2-normalise the pooled sentence vector; default: as the backbone was trained"
+    )
     dropout: float = Field(0.1, ge=0.0, lt=1.0, description="dropout before the head")
     hidden_dropout: float | None = Field(None, ge=0.0, lt=1.0, description="backbone dropout override")
     max_length: int = Field(128, ge=8, le=4096)
     head_init: Literal["auto", "probe", "random"] = Field(
-        "auto", description="probe: start the head from a linear probe (LP-FT); auto: probe for classification"
+        "auto",
+        description="probe: start the head from a linear probe on frozen features (LP-FT); auto: probe",
     )
     multilabel_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
@@ -99,7 +102,10 @@ class Recipe(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: str = Field("runs/run", description="run directory")
-    track: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+    track: list[Literal["jsonl", "tensorboard"]] = Field(
+        default_factory=lambda: ["jsonl", "tensorboard"],
+        description="metrics.jsonl is always written; add tensorboard for TensorBoard event files",
+    )
 
     @field_validator("method", mode="before")
     @classmethod
@@ -164,8 +170,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def recipe_from_dict(data: dict[str, Any], overrides: list[str] | None = None, source: str = "recipe") -> Recipe:
-    data = apply_overrides(dict(data or {}), overrides or [])
+def recipe_from_dict(
+    data: dict[str, Any], overrides: list[str] | None = None, source: str = "recipe"
+) -> Recipe:
+    data = apply_overrides(copy.deepcopy(dict(data or {})), overrides or [])
     try:
         return Recipe.model_validate(data)
     except ValidationError as err:

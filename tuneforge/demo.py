@@ -18,15 +18,24 @@ _TASKS = {"intent": "classification", "ner": "ner", "multilabel": "multilabel"}
 def demo_recipe(data: dict[str, Path], task: str, backbone: str, output: Path) -> dict:
     return {
         "task": _TASKS[task],
-        "data": {"train": str(data["train"]), "validation": str(data["validation"]), "test": str(data["test"])},
+        "data": {
+            "train": str(data["train"]),
+            "validation": str(data["validation"]),
+            "test": str(data["test"]),
+        },
         "backbone": backbone,
         "method": "full",
         "output": str(output),
     }
 
 
-def run_demo(out_dir: str | Path, task: str = "intent", backbone: str = "minilm-l6",
-             overrides: list[str] | None = None, quiet: bool = False) -> RunDir:
+def run_demo(
+    out_dir: str | Path,
+    task: str = "intent",
+    backbone: str = "minilm-l6",
+    overrides: list[str] | None = None,
+    quiet: bool = False,
+) -> RunDir:
     from .pipeline import run
 
     if task not in _TASKS:

@@ -15,7 +15,7 @@ from . import __version__
 from .config import Recipe, load_recipe, save_recipe
 from .data.readers import read_examples
 from .data.split import holdout, subsample
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, did_you_mean
 from .evaluate.metrics import evaluate_predictions
 from .evaluate.report import write_report
 from .export.bundle import build_model, save_bundle
@@ -59,9 +59,18 @@ def _read(recipe: Recipe, path: str | None, require_labels: bool = True) -> list
     if path is None:
         return []
     d = recipe.data
-    return read_examples(path, task=recipe.task, format=d.format, text_column=d.text_column,
-                         label_column=d.label_column, token_column=d.token_column, tag_column=d.tag_column,
-                         label_separator=d.label_separator, encoding=d.encoding, require_labels=require_labels)
+    return read_examples(
+        path,
+        task=recipe.task,
+        format=d.format,
+        text_column=d.text_column,
+        label_column=d.label_column,
+        token_column=d.token_column,
+        tag_column=d.tag_column,
+        label_separator=d.label_separator,
+        encoding=d.encoding,
+        require_labels=require_labels,
+    )
 
 
 def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
@@ -77,8 +86,11 @@ def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
     else:
         tr, va = holdout(train, recipe.data.validation_fraction, recipe.train.seed)
         if not va:
-            raise DataError("too few training examples to hold out a validation split", file=recipe.data.train,
-                            hint="give data.validation or add examples")
+            raise DataError(
+                "too few training examples to hold out a validation split",
+                file=recipe.data.train,
+                hint="give data.validation or add examples",
+            )
         train, validation = [train[i] for i in tr], [train[i] for i in va]
         record["validation_heldout_from_train"] = va
     atomic_write_json(run.splits, record)
@@ -103,20 +115,45 @@ def _prepare_output(run: RunDir, resume: bool, force: bool) -> None:
     run.path.mkdir(parents=True, exist_ok=True)
 
 
-def evaluate_examples(model, task: Task, tokenizer, examples: list[Example], labels: list[str],
-                      max_length: int, batch_size: int, threshold: float = 0.5, bf16: bool = False):
+def evaluate_examples(
+    model,
+    task: Task,
+    tokenizer,
+    examples: list[Example],
+    labels: list[str],
+    max_length: int,
+    batch_size: int,
+    threshold: float = 0.5,
+    bf16: bool = False,
+):
     """Score labelled examples: ``(EvalResult, predictions, mean loss)``."""
     label2id = {lab: i for i, lab in enumerate(labels)}
     feats = task.encode(examples, tokenizer, label2id, max_length)
-    preds, loss = predict_features(model, task, feats, examples, labels, batch_size=batch_size,
-                                   pad_id=tokenizer.pad_token_id or 0, threshold=threshold, bf16=bf16)
-    result = evaluate_predictions(task.name, [task.gold(e) for e in examples],
-                                  [task.predicted(p) for p in preds], labels)
+    preds, loss = predict_features(
+        model,
+        task,
+        feats,
+        examples,
+        labels,
+        batch_size=batch_size,
+        pad_id=tokenizer.pad_token_id or 0,
+        threshold=threshold,
+        bf16=bf16,
+    )
+    result = evaluate_predictions(
+        task.name, [task.gold(e) for e in examples], [task.predicted(p) for p in preds], labels
+    )
     return result, preds, loss
 
 
-def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resume: bool = False,
-        force: bool = False, quiet: bool = False) -> RunDir:
+def run(
+    recipe: Recipe | str | Path,
+    overrides: list[str] | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+) -> RunDir:
     """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
@@ -129,54 +166,92 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
     seed_everything(recipe.train.seed)
 
     task = get_task(recipe.task)
+    spec = resolve_backbone(recipe.backbone)  # configuration errors first, before any data is read
+    method = get_method(recipe.method.name, recipe.method.options())
+    metric = (
+        task.primary_metric
+        if recipe.train.early_stopping.metric == "auto"
+        else recipe.train.early_stopping.metric
+    )
+    if metric not in task.metrics:
+        raise ConfigError(
+            f"train.early_stopping.metric {metric!r} is not a {task.name} metric; choose one of "
+            f"{', '.join(task.metrics)}.{did_you_mean(metric, task.metrics)}"
+        )
     splits = load_splits(recipe, run_dir)
     labels = task.label_list(splits["train"])
     if len(labels) < 2 and recipe.task != "ner":
-        raise DataError(f"the training data has {len(labels)} label(s); classification needs at least 2",
-                        file=recipe.data.train)
+        raise DataError(
+            f"the training data has {len(labels)} label(s); classification needs at least 2",
+            file=recipe.data.train,
+        )
     for name in ("validation", "test"):
         task.check_labels(splits[name], labels)
     label2id = {lab: i for i, lab in enumerate(labels)}
 
-    spec = resolve_backbone(recipe.backbone)
     tokenizer = load_tokenizer(spec)
     max_length = min(recipe.model.max_length, spec.max_length)
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
+    cut = sum(len(f["input_ids"]) >= max_length for f in train_feats)
+    if cut:
+        progress.message(
+            f"[yellow]warning:[/yellow] {cut} of {len(train_feats)} training examples are longer "
+            f"than model.max_length={max_length} tokens and are truncated"
+            + (" (their cut-off words count as 'O')" if task.name == "ner" else "")
+        )
     pooling = spec.pooling if recipe.model.pooling == "auto" else recipe.model.pooling
     normalize = spec.normalize if recipe.model.normalize is None else recipe.model.normalize
-    model = build_model(task, spec, len(labels), pooling, recipe.model.dropout, recipe.model.hidden_dropout,
-                        normalize=normalize)
-    method = get_method(recipe.method.name, recipe.method.options())
+    model = build_model(
+        task,
+        spec,
+        len(labels),
+        pooling,
+        recipe.model.dropout,
+        recipe.model.hidden_dropout,
+        normalize=normalize,
+    )
     method.apply(model, spec)
     model.to(device)
     params = count_parameters(model)
-    progress.message(f"{method.name}: {params['trainable']:,} of {params['total']:,} parameters train "
-                     f"({100 * params['trainable_share']:.2f}%); {len(splits['train'])} train / "
-                     f"{len(splits['validation'])} validation examples; device {device}")
+    progress.message(
+        f"{method.name}: {params['trainable']:,} of {params['total']:,} parameters train "
+        f"({100 * params['trainable_share']:.2f}%); {len(splits['train'])} train / "
+        f"{len(splits['validation'])} validation examples; device {device}"
+    )
     pad_id = tokenizer.pad_token_id or 0
     resume_step = checkpoint_step(run_dir.checkpoints) if resume else None
     resuming = resume_step is not None
     probe_seconds = 0.0
     if recipe.model.head_init in ("auto", "probe") and not resuming:
         t0 = time.perf_counter()
-        x, y = extract_features(model, task, train_feats, batch_size=recipe.train.eval_batch_size,
-                                pad_id=pad_id, bf16=bf16)
+        x, y = extract_features(
+            model, task, train_feats, batch_size=recipe.train.eval_batch_size, pad_id=pad_id, bf16=bf16
+        )
         w, b = fit_linear_probe(x, y, len(labels), multilabel=task.name == "multilabel")
         init_head_from_probe(model.head, w, b)
         probe_seconds = time.perf_counter() - t0
         progress.message(f"head initialised from a linear probe on frozen features ({probe_seconds:.1f}s)")
 
-    metric = task.primary_metric if recipe.train.early_stopping.metric == "auto" else recipe.train.early_stopping.metric
     val_feats = task.encode(splits["validation"], tokenizer, label2id, max_length)
 
     def evaluate(m) -> tuple[dict[str, float], float | None]:
-        preds, loss = predict_features(m, task, val_feats, splits["validation"], labels,
-                                       batch_size=recipe.train.eval_batch_size, pad_id=pad_id,
-                                       threshold=recipe.model.multilabel_threshold, bf16=bf16)
-        res = evaluate_predictions(task.name, [task.gold(e) for e in splits["validation"]],
-                                   [task.predicted(p) for p in preds], labels)
-        if metric not in res.metrics:
-            raise ConfigError(f"early_stopping.metric {metric!r} is not one of {sorted(res.metrics)}")
+        preds, loss = predict_features(
+            m,
+            task,
+            val_feats,
+            splits["validation"],
+            labels,
+            batch_size=recipe.train.eval_batch_size,
+            pad_id=pad_id,
+            threshold=recipe.model.multilabel_threshold,
+            bf16=bf16,
+        )
+        res = evaluate_predictions(
+            task.name,
+            [task.gold(e) for e in splits["validation"]],
+            [task.predicted(p) for p in preds],
+            labels,
+        )
         return res.metrics, loss
 
     train_cfg = recipe.train
@@ -185,46 +260,85 @@ def run(recipe: Recipe | str | Path, overrides: list[str] | None = None, *, resu
         train_cfg = train_cfg.model_copy(update={"head_lr": train_cfg.lr * (1 if probe_start else 10)})
     trackers = Trackers(run_dir.path, recipe.track, resume_step=resume_step)
     try:
-        result = fit(model, task, train_feats, train_cfg, evaluate=evaluate, ckpt_dir=run_dir.checkpoints,
-                     trackers=trackers, metric=metric, pad_id=pad_id, resume=resuming, bf16=bf16,
-                     class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
-                     progress=progress)
+        result = fit(
+            model,
+            task,
+            train_feats,
+            train_cfg,
+            evaluate=evaluate,
+            ckpt_dir=run_dir.checkpoints,
+            trackers=trackers,
+            metric=metric,
+            pad_id=pad_id,
+            resume=resuming,
+            bf16=bf16,
+            class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
+            progress=progress,
+        )
     finally:
         trackers.close()
 
     meta = {
-        "task": task.name, "labels": labels, "backbone": spec.name, "backbone_path": spec.path,
-        "pooling": pooling, "normalize": normalize, "dropout": recipe.model.dropout, "max_length": max_length,
-        "multilabel_threshold": recipe.model.multilabel_threshold, "method": method.describe(),
-        "parameters": params, "tuneforge_version": __version__,
+        "task": task.name,
+        "labels": labels,
+        "backbone": spec.name,
+        "backbone_path": spec.path,
+        "pooling": pooling,
+        "normalize": normalize,
+        "dropout": recipe.model.dropout,
+        "max_length": max_length,
+        "multilabel_threshold": recipe.model.multilabel_threshold,
+        "method": method.describe(),
+        "parameters": params,
+        "tuneforge_version": __version__,
     }
     save_bundle(run_dir.model, model.cpu(), tokenizer, meta)
     model.to(device)
     summary = _final_reports(run_dir, recipe, model, task, tokenizer, splits, labels, max_length, bf16)
     summary.update(
-        train_seconds=round(result.train_seconds, 2), eval_seconds=round(result.eval_seconds, 2),
+        train_seconds=round(result.train_seconds, 2),
+        eval_seconds=round(result.eval_seconds, 2),
         probe_seconds=round(probe_seconds, 2),
-        steps=result.state.step, best_step=result.state.best_step, early_stopped=result.state.stopped,
+        steps=result.state.step,
+        best_step=result.state.best_step,
+        early_stopped=result.state.stopped,
         train_samples_per_second=round(result.samples_seen / max(result.train_seconds, 1e-9), 2),
-        parameters=params, method=method.describe(), backbone=spec.name, device=str(device), bf16=bf16,
-        torch=torch.__version__, python=platform.python_version(), tuneforge=__version__,
+        parameters=params,
+        method=method.describe(),
+        backbone=spec.name,
+        device=str(device),
+        bf16=bf16,
+        torch=torch.__version__,
+        python=platform.python_version(),
+        tuneforge=__version__,
     )
     atomic_write_json(run_dir.summary, summary)
     return run_dir
 
 
-def _final_reports(run_dir: RunDir, recipe: Recipe, model, task: Task, tokenizer, splits, labels,
-                   max_length: int, bf16: bool) -> dict[str, Any]:
+def _final_reports(
+    run_dir: RunDir, recipe: Recipe, model, task: Task, tokenizer, splits, labels, max_length: int, bf16: bool
+) -> dict[str, Any]:
     extra = {"run": str(run_dir.path), "backbone": recipe.backbone, "method": recipe.method.name}
     out: dict[str, Any] = {}
     for name in ("validation", "test"):
         if not splits[name]:
             continue
-        res, _, _ = evaluate_examples(model, task, tokenizer, splits[name], labels, max_length,
-                                      recipe.train.eval_batch_size, recipe.model.multilabel_threshold, bf16)
+        res, _, _ = evaluate_examples(
+            model,
+            task,
+            tokenizer,
+            splits[name],
+            labels,
+            max_length,
+            recipe.train.eval_batch_size,
+            recipe.model.multilabel_threshold,
+            bf16,
+        )
         stem = "report" if name == "test" or not splits["test"] else f"{name}_report"
-        write_report(res, run_dir.path, title=f"{name.capitalize()} report", extra=extra | {"data": name},
-                     stem=stem)
+        write_report(
+            res, run_dir.path, title=f"{name.capitalize()} report", extra=extra | {"data": name}, stem=stem
+        )
         out[name] = res.metrics
     return {"metrics": out}
 

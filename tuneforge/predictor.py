@@ -49,9 +49,17 @@ class Predictor:
         feats = self.task.encode(examples, self.tokenizer, {}, self.meta["max_length"])
         for f in feats:
             f.pop("labels", None)
-        preds, _ = predict_features(self.model, self.task, feats, examples, self.labels, batch_size=batch_size,
-                                    pad_id=self.tokenizer.pad_token_id or 0,
-                                    threshold=self.meta.get("multilabel_threshold", 0.5), bf16=self.bf16)
+        preds, _ = predict_features(
+            self.model,
+            self.task,
+            feats,
+            examples,
+            self.labels,
+            batch_size=batch_size,
+            pad_id=self.tokenizer.pad_token_id or 0,
+            threshold=self.meta.get("multilabel_threshold", 0.5),
+            bf16=self.bf16,
+        )
         return preds
 
     def predict_proba(self, inputs: Sequence[str | Example], batch_size: int = 64) -> np.ndarray:
@@ -61,7 +69,9 @@ class Predictor:
         preds = self.predict(inputs, batch_size)
         return np.array([[p.probabilities[lab] for lab in self.labels] for p in preds])  # type: ignore[index]
 
-    def evaluate(self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options) -> EvalResult:
+    def evaluate(
+        self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options
+    ) -> EvalResult:
         from .data.readers import read_examples
         from .pipeline import evaluate_examples
 
@@ -70,9 +80,17 @@ class Predictor:
         else:
             examples = list(data)
         self.task.check_labels(examples, self.labels)
-        result, _, _ = evaluate_examples(self.model, self.task, self.tokenizer, examples, self.labels,
-                                         self.meta["max_length"], batch_size,
-                                         self.meta.get("multilabel_threshold", 0.5), self.bf16)
+        result, _, _ = evaluate_examples(
+            self.model,
+            self.task,
+            self.tokenizer,
+            examples,
+            self.labels,
+            self.meta["max_length"],
+            batch_size,
+            self.meta.get("multilabel_threshold", 0.5),
+            self.bf16,
+        )
         return result
 
 

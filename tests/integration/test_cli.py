@@ -39,8 +39,17 @@ def runs(demo_data, tmp_path_factory):
 @pytest.mark.parametrize("task", ["classification", "ner", "multilabel"])
 def test_run_leaves_a_complete_run_directory(runs, task):
     run = runs[task]
-    for name in ["recipe.yaml", "model/tuneforge.json", "metrics.jsonl", "report.md", "report.json",
-                 "validation_report.json", "run.json", "splits.json", "checkpoints/last.pt"]:
+    for name in [
+        "recipe.yaml",
+        "model/tuneforge.json",
+        "metrics.jsonl",
+        "report.md",
+        "report.json",
+        "validation_report.json",
+        "run.json",
+        "splits.json",
+        "checkpoints/last.pt",
+    ]:
         assert (run / name).is_file(), name
     summary = json.loads((run / "run.json").read_text())
     assert set(summary["metrics"]) == {"validation", "test"}
@@ -67,7 +76,7 @@ def test_predict_file_ner_gives_spans_with_offsets(runs, demo_data, tmp_path):
     for row in rows:
         assert len(row["tags"]) > 0
         for ent in row["entities"]:
-            assert row["text"][ent["start"]:ent["end"]] == ent["text"]
+            assert row["text"][ent["start"] : ent["end"]] == ent["text"]
 
 
 def test_evaluate_rescoring_matches_the_run_report(runs, demo_data, tmp_path):

@@ -11,8 +11,9 @@ from tests.conftest import tiny_recipe
 
 @pytest.fixture(scope="module")
 def full_run(demo_data, tmp_path_factory):
-    return tuneforge.run(tiny_recipe(demo_data, "classification", tmp_path_factory.mktemp("r") / "run", epochs=1),
-                         quiet=True).path
+    return tuneforge.run(
+        tiny_recipe(demo_data, "classification", tmp_path_factory.mktemp("r") / "run", epochs=1), quiet=True
+    ).path
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,9 @@ def test_full_model_loads_with_automodel_for_sequence_classification(full_run):
     tok = AutoTokenizer.from_pretrained(full_run / "model")
     with torch.no_grad():
         logits = hf(**tok(texts, return_tensors="pt", padding=True)).logits
-    torch.testing.assert_close(logits.softmax(-1), torch.tensor(probs, dtype=torch.float), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        logits.softmax(-1), torch.tensor(probs, dtype=torch.float), atol=1e-5, rtol=1e-4
+    )
     assert hf.config.id2label[0] == ours.labels[0]
 
 
@@ -67,5 +70,6 @@ def test_lora_run_is_a_peft_adapter_on_the_base(demo_data, tmp_path):
     with torch.no_grad():
         hidden = torch.nn.functional.normalize(peft_model(**tok).last_hidden_state.mean(1), dim=-1)
     probs = (hidden @ head["out.weight"].T + head["out.bias"]).softmax(-1)
-    torch.testing.assert_close(probs, torch.tensor(ours.predict_proba(texts), dtype=torch.float), atol=1e-5,
-                               rtol=1e-4)
+    torch.testing.assert_close(
+        probs, torch.tensor(ours.predict_proba(texts), dtype=torch.float), atol=1e-5, rtol=1e-4
+    )

@@ -16,8 +16,9 @@ from tests.conftest import tiny_recipe
 
 
 def _recipe(demo_data, tmp_path, name):
-    recipe = tiny_recipe(demo_data, "classification", tmp_path / name, epochs=3, checkpoint_steps=2,
-                         batch_size=8)
+    recipe = tiny_recipe(
+        demo_data, "classification", tmp_path / name, epochs=3, checkpoint_steps=2, batch_size=8
+    )
     recipe["model"] = {"hidden_dropout": 0.1}
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(recipe))
@@ -29,8 +30,12 @@ def _metrics(run_dir):
 
 
 def _run(path, *extra):
-    subprocess.run([sys.executable, "-m", "tuneforge.cli", "run", str(path), "--quiet", *extra],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "tuneforge.cli", "run", str(path), "--quiet", *extra],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def test_sigkill_then_resume_matches_uninterrupted(demo_data, tmp_path):
@@ -43,8 +48,11 @@ def test_sigkill_then_resume_matches_uninterrupted(demo_data, tmp_path):
     assert _metrics(tmp_path / "again") == expected, "same seed, same metrics"
 
     killed = _recipe(demo_data, tmp_path, "killed")
-    proc = subprocess.Popen([sys.executable, "-m", "tuneforge.cli", "run", str(killed), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuneforge.cli", "run", str(killed), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state = tmp_path / "killed" / "checkpoints" / "last.json"
     deadline = time.time() + 300
     while time.time() < deadline:  # wait for a mid-epoch checkpoint of the second epoch

@@ -29,8 +29,10 @@ def test_bad_recipes_say_what_to_fix(data, expected):
 
 
 def test_overrides_parse_values_and_nest():
-    r = recipe_from_dict({"data": {"train": "a.csv"}, "method": "lora"},
-                         ["train.lr=3e-5", "train.early_stopping.patience=5", "method.r=16", "model.pooling=cls"])
+    r = recipe_from_dict(
+        {"data": {"train": "a.csv"}, "method": "lora"},
+        ["train.lr=3e-5", "train.early_stopping.patience=5", "method.r=16", "model.pooling=cls"],
+    )
     assert r.train.lr == pytest.approx(3e-5)
     assert r.train.early_stopping.patience == 5
     assert r.method.name == "lora" and r.method.options() == {"r": 16}

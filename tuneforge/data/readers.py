@@ -42,8 +42,8 @@ _CJK_RE = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]"
 )
 _NO_LABELS = (
-    "to read it without labels (for prediction) set require_labels=False (data.require_labels: false); "
-    "to evaluate, use a labelled split (such as dev) as the test set"
+    "unlabelled files are for `tuneforge predict` (Python: read_texts); "
+    "to train or evaluate, use a labelled split (such as dev) instead"
 )
 _QUOTE_HINT = 'close every quoted field; write a quote inside one as two quotes ("")'
 _CSV_ERRORS = {
@@ -160,7 +160,22 @@ def _sniff(text: str) -> str | None:
         return "conll"
     if "\t" in lines[0] and len({line.count("\t") for line in lines}) == 1:
         return "tsv"
+    if _looks_like_csv(lines):
+        return "csv"
     return "txt" if all(len(f) >= 2 for f in fields) else None
+
+
+def _looks_like_csv(lines: list[str]) -> bool:
+    """A header of known column names separated by commas, and rows that parse to as many fields."""
+    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    known = set(TEXT_CANDIDATES) | set(LABEL_CANDIDATES)
+    if len(header) < 2 or not known.intersection(header):
+        return False
+    try:
+        rows = list(csv.reader(lines[1:50]))
+    except csv.Error:
+        return False
+    return all(len(r) == len(header) for r in rows)
 
 
 def _check_format(fmt: str, o: _Opts, extra: tuple[str, ...] = ()) -> str:

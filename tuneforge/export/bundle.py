@@ -29,14 +29,20 @@ _AUTO = {"sequence": "TuneforgeForSequenceClassification", "token": "TuneforgeFo
 def _hf_config(model: TaskModel, meta: dict[str, Any]) -> dict[str, Any]:
     cfg = model.backbone.config.to_dict()
     level = "token" if meta["task"] == "ner" else "sequence"
-    auto_name = "AutoModelForTokenClassification" if level == "token" else "AutoModelForSequenceClassification"
+    auto_name = (
+        "AutoModelForTokenClassification" if level == "token" else "AutoModelForSequenceClassification"
+    )
     cfg.update(
         architectures=[_AUTO[level]],
         auto_map={auto_name: f"modeling_tuneforge.{_AUTO[level]}"},
         id2label={str(i): lab for i, lab in enumerate(meta["labels"])},
         label2id={lab: i for i, lab in enumerate(meta["labels"])},
-        tuneforge={"task": meta["task"], "pooling": meta["pooling"], "dropout": meta["dropout"],
-                   "normalize": meta.get("normalize", False)},
+        tuneforge={
+            "task": meta["task"],
+            "pooling": meta["pooling"],
+            "dropout": meta["dropout"],
+            "normalize": meta.get("normalize", False),
+        },
     )
     if meta["task"] == "multilabel":
         cfg["problem_type"] = "multi_label_classification"
@@ -70,8 +76,16 @@ def read_meta(model_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def build_model(task: Task, spec: BackboneSpec, n_labels: int, pooling: str, dropout: float,
-                hidden_dropout: float | None = None, config: Any = None, normalize: bool = False) -> TaskModel:
+def build_model(
+    task: Task,
+    spec: BackboneSpec,
+    n_labels: int,
+    pooling: str,
+    dropout: float,
+    hidden_dropout: float | None = None,
+    config: Any = None,
+    normalize: bool = False,
+) -> TaskModel:
     backbone = model_from_config(config) if config is not None else build_backbone(spec, hidden_dropout)
     head = task.build_head(backbone.config.hidden_size, n_labels, pooling, dropout, normalize=normalize)
     return TaskModel(backbone, head)
@@ -86,12 +100,25 @@ def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
     if method.saves_full_model:
         config = AutoConfig.from_pretrained(str(model_dir))
         spec = BackboneSpec(name=meta["backbone"], description="", pooling=meta["pooling"])
-        model = build_model(task, spec, len(meta["labels"]), meta["pooling"], meta["dropout"], config=config,
-                            normalize=meta.get("normalize", False))
+        model = build_model(
+            task,
+            spec,
+            len(meta["labels"]),
+            meta["pooling"],
+            meta["dropout"],
+            config=config,
+            normalize=meta.get("normalize", False),
+        )
     else:
         spec = _base_spec(meta)
-        model = build_model(task, spec, len(meta["labels"]), meta["pooling"], meta["dropout"],
-                            normalize=meta.get("normalize", False))
+        model = build_model(
+            task,
+            spec,
+            len(meta["labels"]),
+            meta["pooling"],
+            meta["dropout"],
+            normalize=meta.get("normalize", False),
+        )
     method.apply(model, spec)
     method.load(model, model_dir)
     model.eval()

@@ -52,7 +52,9 @@ class _TuneforgeBase(PreTrainedModel):
     def _hidden(self, input_ids, attention_mask):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask
+        return self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state, attention_mask
 
 
 class TuneforgeForSequenceClassification(_TuneforgeBase):

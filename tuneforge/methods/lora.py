@@ -36,9 +36,14 @@ class LoRA(Method):
 
         o: LoraOptions = self.options  # type: ignore[assignment]
         config = LoraConfig(
-            r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, bias="none",
+            r=o.r,
+            lora_alpha=o.alpha,
+            lora_dropout=o.dropout,
+            bias="none",
             target_modules=list(o.target_modules or spec.lora_targets),
-            use_rslora=o.rslora, use_dora=o.dora, base_model_name_or_path=spec.path or spec.name,
+            use_rslora=o.rslora,
+            use_dora=o.dora,
+            base_model_name_or_path=spec.path or spec.name,
         )
         for p in model.backbone.parameters():
             p.requires_grad_(False)
@@ -49,7 +54,9 @@ class LoRA(Method):
     def save(self, model: TaskModel, out: Path) -> None:
         model.backbone.save_pretrained(str(out))
         (out / "README.md").unlink(missing_ok=True)  # peft's empty model card
-        save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(out / "head.safetensors"))
+        save_file(
+            {k: v.contiguous() for k, v in model.head.state_dict().items()}, str(out / "head.safetensors")
+        )
 
     def load(self, model: TaskModel, out: Path) -> None:
         from peft import set_peft_model_state_dict

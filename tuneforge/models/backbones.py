@@ -51,7 +51,11 @@ def _minilm_l6_path() -> str:
 
 
 TINY_CONFIG = dict(
-    hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=512
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=512,
 )
 
 REGISTRY: dict[str, dict[str, Any]] = {
@@ -85,10 +89,18 @@ def resolve_backbone(name: str) -> BackboneSpec:
     folder = Path(os.path.expanduser(name))
     if folder.is_dir():
         if not (folder / "config.json").is_file():
-            raise ConfigError(f"backbone folder {folder} has no config.json; point to a Hugging Face model folder")
+            raise ConfigError(
+                f"backbone folder {folder} has no config.json; point to a Hugging Face model folder"
+            )
         pooling, normalize = _sentence_transformers_pooling(folder)
-        return BackboneSpec(name=str(folder), description=f"local model folder {folder}", pooling=pooling,
-                            normalize=normalize, path=str(folder), lora_targets=_guess_lora_targets(folder))
+        return BackboneSpec(
+            name=str(folder),
+            description=f"local model folder {folder}",
+            pooling=pooling,
+            normalize=normalize,
+            path=str(folder),
+            lora_targets=_guess_lora_targets(folder),
+        )
     known = ", ".join(sorted(REGISTRY))
     raise ConfigError(
         f"unknown backbone {name!r}: known names are {known}, or give the path of a local Hugging Face model "

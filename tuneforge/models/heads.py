@@ -18,8 +18,9 @@ class SequenceHead(nn.Module):
     """Pool the sentence (mean of tokens, or the first token), optionally L2-normalise it (as
     sentence-embedding models are trained), then dropout -> linear."""
 
-    def __init__(self, hidden: int, n_out: int, pooling: str = "mean", dropout: float = 0.1,
-                 normalize: bool = False) -> None:
+    def __init__(
+        self, hidden: int, n_out: int, pooling: str = "mean", dropout: float = 0.1, normalize: bool = False
+    ) -> None:
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', not {pooling!r}")
@@ -62,7 +63,9 @@ class TaskModel(nn.Module):
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor
+    ) -> torch.Tensor:
         return self.head(self.hidden_states(input_ids, attention_mask), attention_mask)
 
     @torch.no_grad()

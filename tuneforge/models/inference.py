@@ -23,9 +23,18 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 
 @torch.no_grad()
-def predict_features(model: TaskModel, task: Task, feats: Sequence[dict[str, Any]], examples: Sequence[Example],
-                     id2label: Sequence[str], *, batch_size: int = 128, pad_id: int = 0,
-                     threshold: float = 0.5, bf16: bool = False) -> tuple[list[Prediction], float | None]:
+def predict_features(
+    model: TaskModel,
+    task: Task,
+    feats: Sequence[dict[str, Any]],
+    examples: Sequence[Example],
+    id2label: Sequence[str],
+    *,
+    batch_size: int = 128,
+    pad_id: int = 0,
+    threshold: float = 0.5,
+    bf16: bool = False,
+) -> tuple[list[Prediction], float | None]:
     """Predictions for every feature, and the mean loss when labels are present."""
     device = next(model.parameters()).device
     was_training = model.training
@@ -42,8 +51,9 @@ def predict_features(model: TaskModel, task: Task, feats: Sequence[dict[str, Any
                 loss_sum += float(task.loss(logits, batch)) * len(idx)
                 loss_n += len(idx)
             probs = task.probabilities(logits).cpu()
-            for i, p in zip(idx, task.decode(probs, sub, [examples[i] for i in idx], id2label, threshold),
-                            strict=True):
+            for i, p in zip(
+                idx, task.decode(probs, sub, [examples[i] for i in idx], id2label, threshold), strict=True
+            ):
                 preds[i] = p
     finally:
         model.train(was_training)
@@ -51,8 +61,15 @@ def predict_features(model: TaskModel, task: Task, feats: Sequence[dict[str, Any
 
 
 @torch.no_grad()
-def extract_features(model: TaskModel, task: Task, feats: Sequence[dict[str, Any]], *, batch_size: int = 128,
-                     pad_id: int = 0, bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def extract_features(
+    model: TaskModel,
+    task: Task,
+    feats: Sequence[dict[str, Any]],
+    *,
+    batch_size: int = 128,
+    pad_id: int = 0,
+    bf16: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen head-input features and their targets (sequence tasks: one row per example; token tasks:
     one row per labelled token), for linear probes."""
     device = next(model.parameters()).device

@@ -17,7 +17,9 @@ from ..types import Example, Prediction
 from .heads import SequenceHead
 
 IGNORE = -100
-_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[^\W\u3400-\u9fff]+|[^\w\s]", re.UNICODE)
+_WORD = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[^\W\u3400-\u9fff]+|[^\w\s]", re.UNICODE
+)
 
 
 def words_with_offsets(text: str) -> Example:
@@ -43,6 +45,7 @@ class Task:
 
     name = "task"
     primary_metric = "accuracy"
+    metrics: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "micro_f1")
 
     # ---- labels ----------------------------------------------------------------------------
     def label_list(self, examples: Sequence[Example]) -> list[str]:
@@ -54,8 +57,10 @@ class Task:
             for lab in self._labels_of(ex):
                 if lab not in known:
                     raise DataError(
-                        f"label {lab!r} is not in the label set of the training data." + did_you_mean(lab, labels),
-                        file=ex.source, line=ex.line,
+                        f"label {lab!r} is not in the label set of the training data."
+                        + did_you_mean(lab, labels),
+                        file=ex.source,
+                        line=ex.line,
                         hint="fix the label, or add training examples of it",
                     )
 
@@ -63,8 +68,9 @@ class Task:
         return [ex.label] if isinstance(ex.label, str) else []
 
     # ---- tensors ---------------------------------------------------------------------------
-    def encode(self, examples: Sequence[Example], tokenizer: Any, label2id: dict[str, int],
-               max_length: int) -> list[dict[str, Any]]:
+    def encode(
+        self, examples: Sequence[Example], tokenizer: Any, label2id: dict[str, int], max_length: int
+    ) -> list[dict[str, Any]]:
         enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length)
         feats = []
         for i, ex in enumerate(examples):
@@ -90,14 +96,25 @@ class Task:
         return torch.tensor([f["labels"] for f in feats], dtype=torch.long)
 
     # ---- model -----------------------------------------------------------------------------
-    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float,
-                   normalize: bool = False) -> nn.Module:
+    def build_head(
+        self, hidden: int, n_labels: int, pooling: str, dropout: float, normalize: bool = False
+    ) -> nn.Module:
         return SequenceHead(hidden, n_labels, pooling=pooling, dropout=dropout, normalize=normalize)
 
-    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor],
-             class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
-        per = F.cross_entropy(logits.float(), batch["labels"], weight=class_weights,
-                              label_smoothing=label_smoothing, reduction="none")
+    def loss(
+        self,
+        logits: torch.Tensor,
+        batch: dict[str, torch.Tensor],
+        class_weights: torch.Tensor | None = None,
+        label_smoothing: float = 0.0,
+    ) -> torch.Tensor:
+        per = F.cross_entropy(
+            logits.float(),
+            batch["labels"],
+            weight=class_weights,
+            label_smoothing=label_smoothing,
+            reduction="none",
+        )
         return _weighted_mean(per, batch.get("weight"))
 
     def class_counts(self, feats: Sequence[dict[str, Any]], n_labels: int) -> torch.Tensor:
@@ -108,8 +125,14 @@ class Task:
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         return logits.float().softmax(-1)
 
-    def decode(self, probs: torch.Tensor, feats: Sequence[dict[str, Any]], examples: Sequence[Example],
-               id2label: Sequence[str], threshold: float = 0.5) -> list[Prediction]:
+    def decode(
+        self,
+        probs: torch.Tensor,
+        feats: Sequence[dict[str, Any]],
+        examples: Sequence[Example],
+        id2label: Sequence[str],
+        threshold: float = 0.5,
+    ) -> list[Prediction]:
         out = []
         for row in probs.tolist():
             best = max(range(len(row)), key=row.__getitem__)
@@ -141,6 +164,7 @@ class ClassificationTask(Task):
 class MultiLabelTask(Task):
     name = "multilabel"
     primary_metric = "micro_f1"
+    metrics = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy")
 
     def label_list(self, examples: Sequence[Example]) -> list[str]:
         return sorted({lab for ex in examples for lab in self._labels_of(ex)})
@@ -161,8 +185,9 @@ class MultiLabelTask(Task):
         target = batch["labels"]
         if label_smoothing:
             target = target * (1 - label_smoothing) + 0.5 * label_smoothing
-        per = F.binary_cross_entropy_with_logits(logits.float(), target, pos_weight=class_weights,
-                                                 reduction="none").mean(-1)
+        per = F.binary_cross_entropy_with_logits(
+            logits.float(), target, pos_weight=class_weights, reduction="none"
+        ).mean(-1)
         return _weighted_mean(per, batch.get("weight"))
 
     def class_counts(self, feats, n_labels):

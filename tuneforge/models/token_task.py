@@ -24,6 +24,7 @@ def tag_set(types: set[str]) -> list[str]:
 class TokenClassificationTask(Task):
     name = "ner"
     primary_metric = "f1"
+    metrics = ("f1", "precision", "recall", "macro_f1", "token_accuracy")
 
     def label_list(self, examples: Sequence[Example]) -> list[str]:
         types = {tag[2:] for ex in examples for tag in (ex.tags or ()) if tag != "O"}
@@ -33,8 +34,12 @@ class TokenClassificationTask(Task):
         return list(ex.tags or ())
 
     def encode(self, examples, tokenizer, label2id, max_length):
-        enc = tokenizer([list(ex.tokens or ()) for ex in examples], is_split_into_words=True,
-                        truncation=True, max_length=max_length)
+        enc = tokenizer(
+            [list(ex.tokens or ()) for ex in examples],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+        )
         feats = []
         for i, ex in enumerate(examples):
             word_ids = enc.word_ids(i)
@@ -59,14 +64,21 @@ class TokenClassificationTask(Task):
     def _collate_labels(self, feats):
         return _pad([f["labels"] for f in feats], IGNORE)
 
-    def build_head(self, hidden: int, n_labels: int, pooling: str, dropout: float,
-                   normalize: bool = False) -> nn.Module:
+    def build_head(
+        self, hidden: int, n_labels: int, pooling: str, dropout: float, normalize: bool = False
+    ) -> nn.Module:
         return TokenHead(hidden, n_labels, dropout=dropout)
 
     def loss(self, logits, batch, class_weights=None, label_smoothing=0.0):
         labels = batch["labels"]
-        per_tok = F.cross_entropy(logits.float().transpose(1, 2), labels, weight=class_weights,
-                                  ignore_index=IGNORE, label_smoothing=label_smoothing, reduction="none")
+        per_tok = F.cross_entropy(
+            logits.float().transpose(1, 2),
+            labels,
+            weight=class_weights,
+            ignore_index=IGNORE,
+            label_smoothing=label_smoothing,
+            reduction="none",
+        )
         weight = batch.get("weight")
         mask = (labels != IGNORE).float()
         if weight is not None:
@@ -97,8 +109,17 @@ class TokenClassificationTask(Task):
             ents = []
             for etype, s, e in bio_spans(tags):
                 start, end = offsets[s][0], offsets[e - 1][1]
-                ents.append(Entity(type=etype, start=start, end=end, text=ex.text[start:end], token_start=s,
-                                   token_end=e, score=round(sum(scores[s:e]) / (e - s), 6)))
+                ents.append(
+                    Entity(
+                        type=etype,
+                        start=start,
+                        end=end,
+                        text=ex.text[start:end],
+                        token_start=s,
+                        token_end=e,
+                        score=round(sum(scores[s:e]) / (e - s), 6),
+                    )
+                )
             out.append(Prediction(tags=tags, entities=ents))
         return out
 

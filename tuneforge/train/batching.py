@@ -9,8 +9,14 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def train_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
-                  group_by_length: bool = True, chunk_batches: int = 50) -> list[list[int]]:
+def train_batches(
+    lengths: Sequence[int],
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    group_by_length: bool = True,
+    chunk_batches: int = 50,
+) -> list[list[int]]:
     """Indices of every training batch of one epoch, in the order they are used.
 
     The examples are shuffled, cut into chunks of ``chunk_batches`` batches, each chunk is sorted by

@@ -39,7 +39,9 @@ def load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     params = dict(model.named_parameters())
     missing = [n for n, p in params.items() if p.requires_grad and n not in state]
     if missing:
-        raise RunError(f"checkpoint lacks {len(missing)} trainable tensors (e.g. {missing[0]}); was the recipe changed?")
+        raise RunError(
+            f"checkpoint lacks {len(missing)} trainable tensors (e.g. {missing[0]}); was the recipe changed?"
+        )
     with torch.no_grad():
         for name, tensor in state.items():
             params[name].copy_(tensor.to(params[name].device))

@@ -40,10 +40,22 @@ def _improved(value: float, best: float | None, min_delta: float) -> bool:
     return best is None or value > best + min_delta
 
 
-def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg: TrainConfig, *,
-        evaluate: Evaluator, ckpt_dir: Path, trackers: Trackers, metric: str, pad_id: int = 0,
-        class_weights: torch.Tensor | None = None, resume: bool = False, bf16: bool = False,
-        progress: ProgressReporter | None = None) -> FitResult:
+def fit(
+    model: TaskModel,
+    task: Task,
+    train_feats: Sequence[dict[str, Any]],
+    cfg: TrainConfig,
+    *,
+    evaluate: Evaluator,
+    ckpt_dir: Path,
+    trackers: Trackers,
+    metric: str,
+    pad_id: int = 0,
+    class_weights: torch.Tensor | None = None,
+    resume: bool = False,
+    bf16: bool = False,
+    progress: ProgressReporter | None = None,
+) -> FitResult:
     progress = progress or ProgressReporter(quiet=True)
     device = next(model.parameters()).device
     lengths = [len(f["input_ids"]) for f in train_feats]
@@ -102,8 +114,15 @@ def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg
             sched.step()
             opt.zero_grad(set_to_none=True)
             state.step += 1
-            trackers.log({"step": state.step, "epoch": state.epoch, "split": "train", "loss": loss.item(),
-                          "lr": sched.get_last_lr()[0]})
+            trackers.log(
+                {
+                    "step": state.step,
+                    "epoch": state.epoch,
+                    "split": "train",
+                    "loss": loss.item(),
+                    "lr": sched.get_last_lr()[0],
+                }
+            )
             progress.step(state.step, loss.item())
             if cfg.eval_steps and state.step % cfg.eval_steps == 0:
                 run_eval()
@@ -114,6 +133,8 @@ def fit(model: TaskModel, task: Task, train_feats: Sequence[dict[str, Any]], cfg
             if not cfg.eval_steps:
                 run_eval()
         save_checkpoint(ckpt_dir, model, opt, sched, state)
+    if cfg.eval_steps and not state.stopped and state.step != state.best_step and state.step % cfg.eval_steps:
+        run_eval()  # the steps after the last multiple of eval_steps are evaluated too
     progress.close()
     if cfg.select_best and restore_best(ckpt_dir, model):
         progress.message(f"restored the best weights (step {state.best_step}, {metric}={state.best:.4f})")

@@ -8,8 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, n_out: int, *, multilabel: bool = False,
-                     l2: float | None = None, max_iter: int = 300) -> tuple[torch.Tensor, torch.Tensor]:
+def fit_linear_probe(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_out: int,
+    *,
+    multilabel: bool = False,
+    l2: float | None = None,
+    max_iter: int = 300,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Multinomial (or one-vs-rest for multi-label) logistic regression by full-batch L-BFGS.
 
     ``l2`` is the penalty on the weights relative to the mean loss; the default ``0.1/n`` matches

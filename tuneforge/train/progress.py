@@ -27,13 +27,21 @@ class ProgressReporter:
         if self.quiet:
             return
         self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("val {task.fields[metric]}"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=False,
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("val {task.fields[metric]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
         )
         self._progress.start()
-        self._task = self._progress.add_task("train", total=total_steps, completed=done_steps, loss="-", metric="-")
+        self._task = self._progress.add_task(
+            "train", total=total_steps, completed=done_steps, loss="-", metric="-"
+        )
 
     def step(self, step: int, loss: float) -> None:
         if self._progress is not None:

@@ -46,7 +46,7 @@ CASES = [
     Case("no-column", "c2.csv", "body,label\nx,y\n", "no column 'review'", 1, {"text_column": "review"}),
     Case("no-text-column", "nt.csv", "body,label\nx,y\n", "no text column", 1),
     Case("no-label-column", "nl.csv", "text,verdict\nx,y\n", "no label column", 1),
-    Case("chnsenticorp-test", "test.tsv", "qid\ttext_a\n0\t还行\n", "require_labels", 1),
+    Case("chnsenticorp-test", "test.tsv", "qid\ttext_a\n0\t还行\n", "tuneforge predict", 1),
     Case("empty-label", "el.csv", "text,label\nok,a\nhello,  \n", "empty label", 3),
     Case("empty-text", "et.csv", "text,label\nok,a\n ,b\n", "empty text", 3),
     Case("empty-file", "empty.csv", b"", "the file is empty"),

@@ -90,7 +90,7 @@ def test_chnsenticorp_like_splits(tmp_path: Path) -> None:
     assert [(e.text, e.label) for e in read_examples(dev)] == [("很好", "1"), ("太差了", "0")]
     with pytest.raises(DataError, match="no label column") as info:
         read_examples(test)
-    assert "require_labels" in str(info.value) and "dev" in str(info.value)
+    assert "tuneforge predict" in str(info.value) and "dev" in str(info.value)
     unlabelled = read_examples(test, require_labels=False)
     assert [(e.text, e.label) for e in unlabelled] == [("还行", None), ("一般", None)]
 
@@ -305,3 +305,10 @@ def test_ner_requires_ner_format(tmp_path: Path) -> None:
         read_examples(write(tmp_path, "d.csv", "text,label\nx,y\n"), task="ner")
     with pytest.raises(DataError, match="cannot hold classification data"):
         read_examples(write(tmp_path, "d.conll", "x O\n"))
+
+
+def test_csv_content_is_recognised_without_a_csv_extension(tmp_path):
+    path = tmp_path / "export.dat"
+    path.write_text('text,label\n"hello, there",greet\nwhere is my card,card\n', encoding="utf-8")
+    examples = read_examples(path)
+    assert [(e.text, e.label) for e in examples] == [("hello, there", "greet"), ("where is my card", "card")]

@@ -11,14 +11,32 @@ from tuneforge.models.tasks import get_task
 from tuneforge.types import Example
 
 EXAMPLES = {
-    "classification": [Example(t, lab) for t, lab in [("my card is lost", "card"), ("lost my card again", "card"),
-                                                      ("hello there", "greet"), ("hi hello", "greet")] * 4],
-    "multilabel": [Example(t, lab) for t, lab in [("refund late parcel", ("refund", "delivery")),
-                                                  ("parcel late", ("delivery",)),
-                                                  ("refund please", ("refund",))] * 4],
-    "ner": [Example("Anna went to Paris", tokens=("Anna", "went", "to", "Paris"),
-                    tags=("B-PER", "O", "O", "B-LOC")),
-            Example("Paris likes Anna", tokens=("Paris", "likes", "Anna"), tags=("B-LOC", "O", "B-PER"))] * 6,
+    "classification": [
+        Example(t, lab)
+        for t, lab in [
+            ("my card is lost", "card"),
+            ("lost my card again", "card"),
+            ("hello there", "greet"),
+            ("hi hello", "greet"),
+        ]
+        * 4
+    ],
+    "multilabel": [
+        Example(t, lab)
+        for t, lab in [
+            ("refund late parcel", ("refund", "delivery")),
+            ("parcel late", ("delivery",)),
+            ("refund please", ("refund",)),
+        ]
+        * 4
+    ],
+    "ner": [
+        Example(
+            "Anna went to Paris", tokens=("Anna", "went", "to", "Paris"), tags=("B-PER", "O", "O", "B-LOC")
+        ),
+        Example("Paris likes Anna", tokens=("Paris", "likes", "Anna"), tags=("B-LOC", "O", "B-PER")),
+    ]
+    * 6,
 }
 
 
@@ -54,8 +72,16 @@ def test_method_trains_saves_and_reloads(task_name, method_name, tmp_path):
     model.eval()
     with torch.no_grad():
         before = model(**batch)
-    meta = {"task": task_name, "labels": labels, "backbone": "tiny-random", "backbone_path": None,
-            "pooling": "mean", "dropout": 0.0, "max_length": 32, "method": method.describe()}
+    meta = {
+        "task": task_name,
+        "labels": labels,
+        "backbone": "tiny-random",
+        "backbone_path": None,
+        "pooling": "mean",
+        "dropout": 0.0,
+        "max_length": 32,
+        "method": method.describe(),
+    }
     save_bundle(tmp_path / "model", model, tok, meta)
     loaded, *_ = load_bundle(tmp_path / "model")
     with torch.no_grad():

@@ -56,8 +56,11 @@ def test_multilabel_targets_and_threshold(tok):
 
 def test_ner_labels_first_subtoken_only_and_decodes_spans(tok):
     task = get_task("ner")
-    ex = Example("Anna Qwertzuiopx visited Paris", tokens=("Anna", "Qwertzuiopx", "visited", "Paris"),
-                 tags=("B-PER", "I-PER", "O", "B-LOC"))
+    ex = Example(
+        "Anna Qwertzuiopx visited Paris",
+        tokens=("Anna", "Qwertzuiopx", "visited", "Paris"),
+        tags=("B-PER", "I-PER", "O", "B-LOC"),
+    )
     labels = task.label_list([ex])
     assert labels == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
     l2i = {lab: i for i, lab in enumerate(labels)}
@@ -71,7 +74,9 @@ def test_ner_labels_first_subtoken_only_and_decodes_spans(tok):
     (pred,) = task.decode(probs, [feat], [ex], labels)
     assert pred.tags == list(ex.tags)
     assert [(e.type, e.text, e.start, e.end) for e in pred.entities] == [
-        ("PER", "Anna Qwertzuiopx", 0, 16), ("LOC", "Paris", 25, 30)]
+        ("PER", "Anna Qwertzuiopx", 0, 16),
+        ("LOC", "Paris", 25, 30),
+    ]
 
 
 def test_ner_truncated_words_are_predicted_outside(tok):
