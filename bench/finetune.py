@@ -38,6 +38,9 @@ def command(system: str, args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def table(rows: list[dict], dataset: str) -> str:
+    for r in rows:  # NER: compare strict IOB2 entity F1 on both sides (tuneforge reports strict)
+        if r.get("score_strict") is not None:
+            r["score_default_mode"], r["score"] = r["score"], r["score_strict"]
     hf = next((r for r in rows if r["system"] == "hf-trainer"), None)
     out = []
     for r in rows:

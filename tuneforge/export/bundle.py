@@ -51,7 +51,7 @@ def _hf_config(model: TaskModel, meta: dict[str, Any]) -> dict[str, Any]:
 
 def save_bundle(out: Path, model: TaskModel, tokenizer: Any, meta: dict[str, Any]) -> None:
     """Write ``out`` completely or not at all (a temporary folder renamed at the end)."""
-    method = get_method(meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"})
+    method = _method(meta)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -67,6 +67,10 @@ def save_bundle(out: Path, model: TaskModel, tokenizer: Any, meta: dict[str, Any
         out.rename(old)
     tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _method(meta: dict[str, Any]):
+    return get_method(meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"})
 
 
 def read_meta(model_dir: Path) -> dict[str, Any]:
@@ -95,30 +99,23 @@ def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
     """``(model in eval mode, task, tokenizer, meta)`` of a saved model folder."""
     meta = read_meta(model_dir)
     task = get_task(meta["task"])
-    method = get_method(meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"})
+    method = _method(meta)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    if method.saves_full_model:
+    config = None
+    if method.saves_full_model:  # the folder has every weight: build from its config, no base needed
         config = AutoConfig.from_pretrained(str(model_dir))
         spec = BackboneSpec(name=meta["backbone"], description="", pooling=meta["pooling"])
-        model = build_model(
-            task,
-            spec,
-            len(meta["labels"]),
-            meta["pooling"],
-            meta["dropout"],
-            config=config,
-            normalize=meta.get("normalize", False),
-        )
     else:
         spec = _base_spec(meta)
-        model = build_model(
-            task,
-            spec,
-            len(meta["labels"]),
-            meta["pooling"],
-            meta["dropout"],
-            normalize=meta.get("normalize", False),
-        )
+    model = build_model(
+        task,
+        spec,
+        len(meta["labels"]),
+        meta["pooling"],
+        meta["dropout"],
+        config=config,
+        normalize=meta.get("normalize", False),
+    )
     method.apply(model, spec)
     method.load(model, model_dir)
     model.eval()
