@@ -46,3 +46,8 @@ def test_warmup_then_decay(schedule):
         assert lrs[-1] == pytest.approx(1.0)
     else:
         assert lrs[-1] < 0.05
+
+
+def test_optimizer_uses_the_fused_adamw_kernel():
+    opt = build_optimizer(M(), TrainConfig())
+    assert opt.defaults.get("fused") is True
