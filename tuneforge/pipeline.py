@@ -30,7 +30,7 @@ from .train.checkpoint import checkpoint_step
 from .train.loop import fit
 from .train.probe import fit_linear_probe, init_head_from_probe
 from .train.progress import ProgressReporter
-from .types import EvalResult, Example
+from .types import Example
 
 
 def select_device(recipe: Recipe) -> tuple[torch.device, bool]:
@@ -341,7 +341,3 @@ def _final_reports(
         )
         out[name] = res.metrics
     return {"metrics": out}
-
-
-def primary(result: EvalResult) -> float:
-    return result.primary

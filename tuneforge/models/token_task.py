@@ -43,14 +43,11 @@ class TokenClassificationTask(Task):
         feats = []
         for i, ex in enumerate(examples):
             word_ids = enc.word_ids(i)
-            first = []  # sub-token position of each word's first piece (-1: truncated / no piece)
-            seen: set[int] = set()
-            starts = [-1] * len(ex.tokens or ())
+            # sub-token position of each word's first piece (-1: cut off by truncation, or no piece)
+            first = [-1] * len(ex.tokens or ())
             for pos, w in enumerate(word_ids):
-                if w is not None and w not in seen:
-                    seen.add(w)
-                    starts[w] = pos
-            first = starts
+                if w is not None and first[w] < 0:
+                    first[w] = pos
             f: dict[str, Any] = {"input_ids": enc["input_ids"][i], "word_starts": first}
             if ex.tags is not None:
                 labels = [IGNORE] * len(word_ids)
