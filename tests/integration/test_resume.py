@@ -55,7 +55,7 @@ def test_sigkill_then_resume_matches_uninterrupted(demo_data, tmp_path):
     )
     state = tmp_path / "killed" / "checkpoints" / "last.json"
     deadline = time.time() + 300
-    while time.time() < deadline:  # wait for a mid-epoch checkpoint of the second epoch
+    while time.time() < deadline and proc.poll() is None:  # wait for a mid-epoch checkpoint of epoch 2
         if state.is_file():
             loop = json.loads(state.read_text())
             if loop["epoch"] >= 1 and loop["batch"] > 0:
