@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .adapter_set import AdapterSet
     from .predictor import Predictor
     from .rundir import RunDir
 
@@ -44,4 +45,21 @@ def load(path: Any, device: str = "auto") -> Predictor:
     return Predictor(path, device)
 
 
-__all__ = ["__version__", "load", "run"]
+def load_adapters(runs: Any, device: str = "auto") -> AdapterSet:
+    """Several runs on one backbone in one process (a list of runs, or a mapping name -> run)."""
+    from .adapter_set import AdapterSet
+
+    return AdapterSet(runs, device)
+
+
+def merge(run: Any, out: Any) -> dict[str, float]:
+    """Fold a run's method weights into a plain full model folder at ``out`` (parity-checked)."""
+    from pathlib import Path
+
+    from .export.merge import merge_run
+    from .predictor import model_dir_of
+
+    return merge_run(model_dir_of(run), Path(out))
+
+
+__all__ = ["__version__", "load", "load_adapters", "merge", "run"]

@@ -63,6 +63,10 @@ def predict_cmd(
     input: Annotated[
         str, typer.Argument(help="input file (csv/tsv/jsonl/conll/text lines) or - for stdin")
     ] = "-",
+    also: Annotated[
+        list[Path] | None,
+        typer.Option("--also", help="more runs on the same backbone and method: predict with each adapter"),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="write JSONL here instead of stdout")
     ] = None,
@@ -75,25 +79,53 @@ def predict_cmd(
     from .io import atomic_write_text
     from .predictor import Predictor
 
-    predictor = Predictor(run)
     if input == "-":
-        items = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-        texts: list = items
+        raw: list = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
-        texts = read_texts(input, format=format, text_column=text_column)
-        if predictor.task.name != "ner":
-            texts = [e.text for e in texts]
-    preds = predictor.predict(texts, batch_size=batch_size)
+        raw = read_texts(input, format=format, text_column=text_column)
     lines = []
-    for item, pred in zip(texts, preds, strict=True):
-        text = item if isinstance(item, str) else item.text
-        lines.append(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False))
+    if also:
+        from .adapter_set import AdapterSet
+
+        adapters = AdapterSet([run, *also])
+        results = {}
+        for name, member in adapters.members.items():
+            texts = _inputs_for(raw, member.task.name)
+            results[name] = [p.to_dict() for p in adapters.predict(texts, name, batch_size)]
+        for i, item in enumerate(raw):
+            text = item if isinstance(item, str) else item.text
+            row = {"text": text, **{name: preds[i] for name, preds in results.items()}}
+            lines.append(json.dumps(row, ensure_ascii=False))
+    else:
+        predictor = Predictor(run)
+        texts = _inputs_for(raw, predictor.task.name)
+        preds = predictor.predict(texts, batch_size=batch_size)
+        for item, pred in zip(texts, preds, strict=True):
+            text = item if isinstance(item, str) else item.text
+            lines.append(json.dumps({"text": text, **pred.to_dict()}, ensure_ascii=False))
     body = "".join(line + "\n" for line in lines)
     if output:
         atomic_write_text(output, body)
         err.print(f"wrote {len(lines)} predictions to {output}")
     else:
         sys.stdout.write(body)
+
+
+@app.command("merge")
+def merge_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="folder for the merged model")],
+) -> None:
+    """Fold LoRA / AdaLoRA / IA3 (or BitFit, LayerNorm, partial) weights into a plain full model."""
+    from .export.merge import merge_run
+    from .predictor import model_dir_of
+
+    figures = merge_run(model_dir_of(run), output)
+    out.print(f"merged model written to {output} (max logit difference {figures['max_logit_diff']:.1e})")
+
+
+def _inputs_for(raw: list, task: str) -> list:
+    return raw if task == "ner" else [x if isinstance(x, str) else x.text for x in raw]
 
 
 @app.command("evaluate")

@@ -72,7 +72,12 @@ class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1, description="upper bound; early stopping usually ends sooner")
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(128, ge=1)
-    lr: float = Field(5e-5, gt=0.0, description="learning rate of the backbone / method parameters")
+    lr: float | None = Field(
+        None,
+        gt=0.0,
+        description="learning rate of the backbone / method parameters; default: the method's own "
+        "(full 5e-5, lora 5e-4, adapter 1e-3, prompt 3e-2, ...)",
+    )
     head_lr: float | None = Field(
         None, gt=0.0, description="learning rate of the head; default: lr after a probe start, else 10x lr"
     )
@@ -92,6 +97,11 @@ class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto: bf16 on CUDA, fp32 on CPU")
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all cores)")
+    cache_frozen_prefix: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="reuse the outputs of frozen lower layers across epochs (methods with a frozen prefix)",
+    )
+    cache_max_mb: int = Field(4096, ge=1, description="memory cap of that cache; above it caching is off")
 
 
 class Recipe(_Strict):

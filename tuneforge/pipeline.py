@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -23,6 +24,7 @@ from .io import atomic_write_json
 from .methods import count_parameters, get_method
 from .models.backbones import load_tokenizer, resolve_backbone
 from .models.inference import extract_features, predict_features
+from .models.prefix_cache import FrozenPrefixCache, estimate_bytes, supports_prefix_cache
 from .models.tasks import Task, get_task
 from .rundir import RunDir
 from .track.base import Trackers
@@ -157,6 +159,11 @@ def run(
     """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
+    method = get_method(recipe.method.name, recipe.method.options())
+    if recipe.train.lr is None:  # each method has its own sensible learning rate
+        recipe = recipe.model_copy(
+            update={"train": recipe.train.model_copy(update={"lr": method.default_lr()})}
+        )
     run_dir = RunDir(recipe.output)
     _prepare_output(run_dir, resume, force)
     save_recipe(recipe, run_dir.recipe)
@@ -167,7 +174,6 @@ def run(
 
     task = get_task(recipe.task)
     spec = resolve_backbone(recipe.backbone)  # configuration errors first, before any data is read
-    method = get_method(recipe.method.name, recipe.method.options())
     metric = (
         task.primary_metric
         if recipe.train.early_stopping.metric == "auto"
@@ -190,7 +196,7 @@ def run(
     label2id = {lab: i for i, lab in enumerate(labels)}
 
     tokenizer = load_tokenizer(spec)
-    max_length = min(recipe.model.max_length, spec.max_length)
+    max_length = min(recipe.model.max_length, spec.max_length - method.extra_positions())
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
     cut = sum(len(f["input_ids"]) >= max_length for f in train_feats)
     if cut:
@@ -210,14 +216,16 @@ def run(
         recipe.model.hidden_dropout,
         normalize=normalize,
     )
-    method.apply(model, spec)
+    batches = math.ceil(len(train_feats) / recipe.train.batch_size)
+    method.apply(model, spec, total_steps=math.ceil(batches / recipe.train.grad_accum) * recipe.train.epochs)
     model.to(device)
     params = count_parameters(model)
     progress.message(
         f"{method.name}: {params['trainable']:,} of {params['total']:,} parameters train "
-        f"({100 * params['trainable_share']:.2f}%); {len(splits['train'])} train / "
+        f"({100 * params['trainable_share']:.2f}%), lr {recipe.train.lr:g}; {len(splits['train'])} train / "
         f"{len(splits['validation'])} validation examples; device {device}"
     )
+    _setup_prefix_cache(recipe, method, model, train_feats, progress)
     pad_id = tokenizer.pad_token_id or 0
     resume_step = checkpoint_step(run_dir.checkpoints) if resume else None
     resuming = resume_step is not None
@@ -274,6 +282,7 @@ def run(
             bf16=bf16,
             class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
             progress=progress,
+            method=method,
         )
     finally:
         trackers.close()
@@ -292,6 +301,8 @@ def run(
         "parameters": params,
         "tuneforge_version": __version__,
     }
+    cache_bytes = model.prefix_cache.bytes if model.prefix_cache is not None else 0
+    model.prefix_cache = None  # training-only
     save_bundle(run_dir.model, model.cpu(), tokenizer, meta)
     model.to(device)
     summary = _final_reports(run_dir, recipe, model, task, tokenizer, splits, labels, max_length, bf16)
@@ -303,6 +314,8 @@ def run(
         best_step=result.state.best_step,
         early_stopped=result.state.stopped,
         train_samples_per_second=round(result.samples_seen / max(result.train_seconds, 1e-9), 2),
+        grad_state_bytes=result.grad_state_bytes,
+        prefix_cache_bytes=cache_bytes,
         parameters=params,
         method=method.describe(),
         backbone=spec.name,
@@ -314,6 +327,35 @@ def run(
     )
     atomic_write_json(run_dir.summary, summary)
     return run_dir
+
+
+def _setup_prefix_cache(recipe: Recipe, method, model, train_feats, progress: ProgressReporter) -> None:
+    mode = recipe.train.cache_frozen_prefix
+    n_frozen = method.frozen_prefix(model)
+    if mode == "off" or (mode == "auto" and n_frozen == 0):
+        return
+    if n_frozen == 0:
+        raise ConfigError(
+            f"train.cache_frozen_prefix=on, but method {method.name!r} leaves no lower layers frozen; "
+            "use method: {name: partial, freeze_layers: N} or cache_frozen_prefix=auto"
+        )
+    if not supports_prefix_cache(model.backbone):
+        if mode == "on":
+            raise ConfigError(
+                "train.cache_frozen_prefix=on needs a BERT-style encoder (embeddings + encoder.layer)"
+            )
+        return
+    need = estimate_bytes(sum(len(f["input_ids"]) for f in train_feats), model.backbone.config.hidden_size)
+    if need > recipe.train.cache_max_mb * 2**20:
+        progress.message(
+            f"[yellow]warning:[/yellow] caching the {n_frozen} frozen layers would take {need / 2**20:.0f} MB "
+            f"> train.cache_max_mb={recipe.train.cache_max_mb}; running without the cache"
+        )
+        return
+    model.prefix_cache = FrozenPrefixCache(n_frozen)
+    progress.message(
+        f"caching the outputs of the {n_frozen} frozen lower layers after the first epoch (~{need / 2**20:.0f} MB)"
+    )
 
 
 def _final_reports(

@@ -16,13 +16,27 @@ from .rundir import RunDir
 from .types import EvalResult, Example, Prediction
 
 
+def model_dir_of(path: str | Path) -> Path:
+    """A model folder, given it or its run directory."""
+    path = Path(path)
+    return path if (path / "tuneforge.json").is_file() else RunDir(path).require_model()
+
+
 class Predictor:
     """Loads ``RUN/model`` (or a model folder) once; thread-compatible for inference."""
 
     def __init__(self, path: str | Path, device: str = "auto") -> None:
-        path = Path(path)
-        model_dir = path if (path / "tuneforge.json").is_file() else RunDir(path).require_model()
-        self.model, self.task, self.tokenizer, self.meta = load_bundle(model_dir)
+        self._setup(*load_bundle(model_dir_of(path)), device=device)
+
+    @classmethod
+    def from_parts(cls, model, task, tokenizer, meta: dict, device: str = "auto") -> Predictor:
+        """A predictor over an already loaded model (shared, for example, by an ``AdapterSet``)."""
+        self = cls.__new__(cls)
+        self._setup(model, task, tokenizer, meta, device=device)
+        return self
+
+    def _setup(self, model, task, tokenizer, meta: dict, device: str) -> None:
+        self.model, self.task, self.tokenizer, self.meta = model, task, tokenizer, meta
         self.labels: list[str] = self.meta["labels"]
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         self.device = torch.device("cuda" if use_cuda else "cpu")

@@ -116,8 +116,7 @@ def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
         config=config,
         normalize=meta.get("normalize", False),
     )
-    method.apply(model, spec)
-    method.load(model, model_dir)
+    method.restore(model, spec, model_dir)
     model.eval()
     return model, task, tokenizer, meta
 

@@ -1,30 +1,39 @@
-"""The method contract: a method decides which parameters train and how the result is saved.
+"""The method contract: a method decides which parameters train, what it adds to the model, how the
+result is saved and loaded back onto the base model, and whether it folds into the weights.
 
 A plug-in is one module that defines a ``Method`` subclass and calls ``register``; the conformance
-tests pick it up from ``METHODS``."""
+tests pick it up from ``METHODS``. The training loop calls the hooks (``regularization``,
+``after_step``, ``finalize``) for every method, so it has no method branches."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
+import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
+from safetensors.torch import load_file, save_file
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, RunError, did_you_mean
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
+
+ADAPTER_FILE = "adapter.safetensors"
+HEAD_FILE = "head.safetensors"
 
 
 class MethodOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Method:
+class Method(ABC):
     """Base class. ``apply`` changes a freshly built model in place (freeze, wrap, inject)."""
 
     name: ClassVar[str] = "base"
+    summary: ClassVar[str] = ""
     Options: ClassVar[type[MethodOptions]] = MethodOptions
-    saves_full_model: ClassVar[bool] = True
+    saves_full_model: ClassVar[bool] = False
     can_merge: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
@@ -40,22 +49,103 @@ class Method:
                     msgs.append(f"method.{key}: {e['msg']} (got {e.get('input')!r})")
             raise ConfigError(f"method {self.name!r}: " + "; ".join(msgs)) from None
 
-    def apply(self, model: TaskModel, spec: BackboneSpec) -> None:
-        raise NotImplementedError  # every registered method overrides it; conformance tests check
+    # -- building ---------------------------------------------------------------------------------
+    @abstractmethod
+    def apply(self, model: TaskModel, spec: BackboneSpec, *, total_steps: int | None = None) -> None:
+        """Freeze / wrap / inject for training. ``total_steps`` is the length of the run."""
 
+    def restore(self, model: TaskModel, spec: BackboneSpec, folder: Path) -> None:
+        """Turn a freshly built base model into the saved one (method structure + saved weights)."""
+        self.apply(model, spec, total_steps=self.saved_total_steps())
+        self.load(model, folder)
+
+    def saved_total_steps(self) -> int | None:
+        return None
+
+    def default_lr(self) -> float:
+        """The learning rate used when the recipe does not set ``train.lr``."""
+        return 5e-5
+
+    def extra_positions(self) -> int:
+        """Input positions the method itself takes (virtual tokens), out of the backbone's maximum."""
+        return 0
+
+    # -- saving -----------------------------------------------------------------------------------
     def save(self, model: TaskModel, out: Path) -> None:
-        from safetensors.torch import save_model
-
-        save_model(model, str(out / "model.safetensors"))
+        """Default for methods that train a subset of the backbone: only that subset + the head."""
+        backbone = {
+            n: p.detach().contiguous() for n, p in model.backbone.named_parameters() if p.requires_grad
+        }
+        save_file(backbone, str(out / ADAPTER_FILE))
+        save_head(model, out)
 
     def load(self, model: TaskModel, out: Path) -> None:
-        """Give ``model`` (built from the base backbone, method already applied) the saved weights."""
-        from safetensors.torch import load_model
+        saved = load_file(str(out / ADAPTER_FILE))
+        params = dict(model.backbone.named_parameters())
+        expected = {n for n, p in params.items() if p.requires_grad}
+        if set(saved) != expected:
+            extra, missing = sorted(set(saved) - expected), sorted(expected - set(saved))
+            raise RunError(
+                f"{out / ADAPTER_FILE} does not fit method {self.name!r} on this backbone "
+                f"(unexpected: {extra[:3]}, missing: {missing[:3]})"
+            )
+        with torch.no_grad():
+            for n, t in saved.items():
+                params[n].copy_(t)
+        load_head(model, out)
 
-        load_model(model, str(out / "model.safetensors"))
+    # -- training hooks ---------------------------------------------------------------------------
+    def regularization(self, model: TaskModel) -> torch.Tensor | None:
+        """An extra term for the training loss (None: nothing)."""
+        return None
+
+    def after_step(self, model: TaskModel, step: int) -> None:
+        """Called after every optimizer step, before the gradients are cleared."""
+        return None
+
+    def finalize(self, model: TaskModel) -> None:
+        """Called once after training (and best-weight restore), before saving."""
+        return None
+
+    def loop_state(self, model: TaskModel) -> dict[str, Any]:
+        """Method state that a resumed run needs besides the weights (tensors and plain values)."""
+        return {}
+
+    def load_loop_state(self, model: TaskModel, state: dict[str, Any]) -> None:
+        return None
+
+    def frozen_prefix(self, model: TaskModel) -> int:
+        """How many lower layers (with the embeddings) this method leaves untouched and runs in
+        inference mode: their outputs can be computed once per example and reused."""
+        return 0
+
+    # -- inference --------------------------------------------------------------------------------
+    def merge(self, model: TaskModel) -> TaskModel:
+        """A plain model (no method modules) that predicts the same; for methods that can merge."""
+        raise ConfigError(
+            f"method {self.name!r} adds modules that cannot be folded into the base weights; "
+            "the model runs them at inference (merge works for: "
+            + ", ".join(sorted(n for n, m in METHODS.items() if m.can_merge))
+            + ")"
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **self.options.model_dump()}
+
+
+def save_head(model: TaskModel, out: Path) -> None:
+    save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(out / HEAD_FILE))
+
+
+def load_head(model: TaskModel, out: Path) -> None:
+    model.head.load_state_dict(load_file(str(out / HEAD_FILE)))
+
+
+def freeze_backbone(model: TaskModel) -> None:
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    for p in model.head.parameters():
+        p.requires_grad_(True)
 
 
 METHODS: dict[str, type[Method]] = {}

@@ -5,6 +5,8 @@ or token level) plugs into the same forward pass."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -53,20 +55,35 @@ class TokenHead(nn.Module):
 
 
 class TaskModel(nn.Module):
-    """A backbone (a transformers encoder, possibly wrapped by a method) plus a task head."""
+    """A backbone (a transformers encoder, possibly wrapped by a method) plus a task head.
+
+    ``virtual_tokens``: positions a method prepends (soft prompts); their hidden states are dropped.
+    ``prefix_cache``: optional store of frozen lower-layer outputs per training example (see
+    ``models/prefix_cache.py``), used when the batch carries ``example_ids`` in training mode."""
 
     def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head
+        self.virtual_tokens = 0
+        self.prefix_cache: Any = None
 
-    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def hidden_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, example_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if self.prefix_cache is not None and example_ids is not None and self.training:
+            return self.prefix_cache.forward(self.backbone, input_ids, attention_mask, example_ids)
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return hidden[:, self.virtual_tokens :] if self.virtual_tokens else hidden
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        example_ids: torch.Tensor | None = None,
+        **_: torch.Tensor,
     ) -> torch.Tensor:
-        return self.head(self.hidden_states(input_ids, attention_mask), attention_mask)
+        return self.head(self.hidden_states(input_ids, attention_mask, example_ids), attention_mask)
 
     @torch.no_grad()
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

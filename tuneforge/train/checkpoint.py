@@ -61,8 +61,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(folder: Path, model: nn.Module, opt, sched, loop: LoopState) -> None:
+def save_checkpoint(
+    folder: Path, model: nn.Module, opt, sched, loop: LoopState, extra: dict[str, Any] | None = None
+) -> None:
+    """``extra``: method state a resumed run needs (tensors and plain values only)."""
     payload = {
+        "extra": extra or {},
         "model": trainable_state(model),
         "optimizer": opt.state_dict(),
         "scheduler": sched.state_dict(),
@@ -83,7 +87,7 @@ def checkpoint_step(folder: Path) -> int | None:
     return int(json.loads(path.read_text(encoding="utf-8"))["step"])
 
 
-def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> LoopState:
+def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> tuple[LoopState, dict[str, Any]]:
     path = folder / STATE_FILE
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -93,7 +97,7 @@ def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> LoopState:
     opt.load_state_dict(payload["optimizer"])
     sched.load_state_dict(payload["scheduler"])
     set_rng_state(payload["rng"])
-    return LoopState(**payload["loop"])
+    return LoopState(**payload["loop"]), payload.get("extra", {})
 
 
 def has_checkpoint(folder: Path) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..config import TrainConfig
+from ..methods.base import Method
 from ..models.heads import TaskModel
 from ..models.inference import autocast, to_device
 from ..models.tasks import Task
@@ -34,6 +35,7 @@ class FitResult:
     train_seconds: float  # wall time of training, without the evaluations
     eval_seconds: float
     samples_seen: int
+    grad_state_bytes: int  # bytes held for gradients + optimizer state, counted from the tensors
 
 
 def _improved(value: float, best: float | None, min_delta: float) -> bool:
@@ -55,6 +57,7 @@ def fit(
     resume: bool = False,
     bf16: bool = False,
     progress: ProgressReporter | None = None,
+    method: Method | None = None,
 ) -> FitResult:
     progress = progress or ProgressReporter(quiet=True)
     device = next(model.parameters()).device
@@ -65,7 +68,9 @@ def fit(
     sched = build_scheduler(opt, cfg, steps_per_epoch * cfg.epochs)
     state = LoopState()
     if resume and has_checkpoint(ckpt_dir):
-        state = load_checkpoint(ckpt_dir, model, opt, sched)
+        state, extra = load_checkpoint(ckpt_dir, model, opt, sched)
+        if method is not None and extra:
+            method.load_loop_state(model, extra)
         progress.message(f"resumed at epoch {state.epoch + 1}, batch {state.batch}, step {state.step}")
     else:
         torch.manual_seed(cfg.seed)
@@ -73,6 +78,11 @@ def fit(
     best_metrics: dict[str, float] = {}
     es = cfg.early_stopping
     started, seen, eval_seconds = time.perf_counter(), 0, 0.0
+    grad_state_bytes = 0
+
+    def checkpoint() -> None:
+        extra = method.loop_state(model) if method is not None else None
+        save_checkpoint(ckpt_dir, model, opt, sched, state, extra)
 
     def run_eval() -> None:
         nonlocal best_metrics, eval_seconds
@@ -100,9 +110,13 @@ def fit(
         while state.batch < len(batches) and not state.stopped:
             idx = batches[state.batch]
             batch = to_device(task.collate([train_feats[i] for i in idx], pad_id), device)
+            batch["example_ids"] = torch.tensor(idx)
             with autocast(device, bf16):
                 logits = model(**batch)
             loss = task.loss(logits, batch, cw, cfg.label_smoothing)
+            reg = method.regularization(model) if method is not None else None
+            if reg is not None:
+                loss = loss + reg
             (loss / cfg.grad_accum).backward()
             state.batch += 1
             seen += len(idx)
@@ -112,8 +126,12 @@ def fit(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             sched.step()
-            opt.zero_grad(set_to_none=True)
             state.step += 1
+            if method is not None:
+                method.after_step(model, state.step)
+            if not grad_state_bytes:
+                grad_state_bytes = _grad_state_bytes(model, opt)
+            opt.zero_grad(set_to_none=True)
             trackers.log(
                 {
                     "step": state.step,
@@ -127,18 +145,32 @@ def fit(
             if cfg.eval_steps and state.step % cfg.eval_steps == 0:
                 run_eval()
             if state.step % cfg.checkpoint_steps == 0 and state.batch < len(batches):
-                save_checkpoint(ckpt_dir, model, opt, sched, state)
+                checkpoint()
         if state.batch >= len(batches):
             state.epoch, state.batch = state.epoch + 1, 0
             if not cfg.eval_steps:
                 run_eval()
-        save_checkpoint(ckpt_dir, model, opt, sched, state)
+        checkpoint()
     if cfg.eval_steps and not state.stopped and state.step != state.best_step and state.step % cfg.eval_steps:
         run_eval()  # the steps after the last multiple of eval_steps are evaluated too
     progress.close()
     if cfg.select_best and restore_best(ckpt_dir, model):
         progress.message(f"restored the best weights (step {state.best_step}, {metric}={state.best:.4f})")
+    if method is not None:
+        method.finalize(model)
     state.done = True
-    save_checkpoint(ckpt_dir, model, opt, sched, state)
+    checkpoint()
     elapsed = time.perf_counter() - started
-    return FitResult(state, best_metrics, elapsed - eval_seconds, eval_seconds, seen)
+    return FitResult(state, best_metrics, elapsed - eval_seconds, eval_seconds, seen, grad_state_bytes)
+
+
+def _grad_state_bytes(model: TaskModel, opt: torch.optim.Optimizer) -> int:
+    """Bytes of every gradient plus every optimizer state tensor (measured after an optimizer step)."""
+    grads = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters() if p.grad is not None)
+    states = sum(
+        t.numel() * t.element_size()
+        for st in opt.state.values()
+        for t in st.values()
+        if torch.is_tensor(t) and t.dim() > 0
+    )
+    return grads + states

@@ -17,19 +17,20 @@ def _no_decay(name: str, param: torch.Tensor) -> bool:
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    head_lr = cfg.head_lr if cfg.head_lr is not None else cfg.lr * 10
+    lr = cfg.lr if cfg.lr is not None else 5e-5  # the pipeline resolves a method default first
+    head_lr = cfg.head_lr if cfg.head_lr is not None else lr * 10
     groups: dict[tuple[bool, bool], list[torch.Tensor]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
             groups.setdefault((name.startswith("head."), _no_decay(name, p)), []).append(p)
     params = [
-        {"params": ps, "lr": head_lr if is_head else cfg.lr, "weight_decay": 0.0 if nd else cfg.weight_decay}
+        {"params": ps, "lr": head_lr if is_head else lr, "weight_decay": 0.0 if nd else cfg.weight_decay}
         for (is_head, nd), ps in sorted(groups.items())
     ]
     try:  # the fused kernel: one pass over all parameters, several times faster per step on CPU and GPU
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, TypeError):  # parameters or devices it does not support
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
 
 
 def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):

@@ -1,9 +1,10 @@
 """Every registered method, on every task, on the tiny random backbone: it trains (loss goes down),
-saves, and reloads to identical predictions."""
+saves, reloads to identical predictions, and merges (where it can) to identical predictions."""
 
 import pytest
 import torch
 
+from tuneforge.errors import ConfigError
 from tuneforge.export.bundle import build_model, load_bundle, save_bundle
 from tuneforge.methods import METHODS, count_parameters, get_method
 from tuneforge.models.backbones import load_tokenizer, resolve_backbone
@@ -52,22 +53,34 @@ def test_method_trains_saves_and_reloads(task_name, method_name, tmp_path):
     feats = task.encode(exs, tok, {lab: i for i, lab in enumerate(labels)}, 32)
     model = build_model(task, spec, len(labels), "mean", 0.0)
     method = get_method(method_name)
-    method.apply(model, spec)
+    method.apply(model, spec, total_steps=25)
     params = count_parameters(model)
     assert 0 < params["trainable"] <= params["total"]
     head_params = sum(p.numel() for p in model.head.parameters())
     assert all(p.requires_grad for p in model.head.parameters()), "the head always trains"
     assert params["trainable"] >= head_params
     batch = task.collate(feats, tok.pad_token_id)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+    head = [p for p in model.head.parameters()]
+    rest = [p for p in model.backbone.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": head, "lr": 5e-3}, {"params": rest, "lr": method.default_lr()}])
+    before_training = {n: p.detach().clone() for n, p in model.backbone.named_parameters() if p.requires_grad}
     losses = []
-    for _ in range(25):
+    for step in range(1, 26):
         loss = task.loss(model(**batch), batch)
-        loss.backward()
+        reg = method.regularization(model)
+        (loss + reg if reg is not None else loss).backward()
         opt.step()
+        method.after_step(model, step)
         opt.zero_grad()
         losses.append(loss.item())
+    method.finalize(model)
     assert losses[-1] < losses[0] * 0.8, losses
+    moved = [
+        n
+        for n, p in model.backbone.named_parameters()
+        if p.requires_grad and not torch.equal(p, before_training[n])
+    ]
+    assert moved, "the method's own parameters must train, not just the head"
 
     model.eval()
     with torch.no_grad():
@@ -87,3 +100,16 @@ def test_method_trains_saves_and_reloads(task_name, method_name, tmp_path):
     with torch.no_grad():
         after = loaded(**batch)
     torch.testing.assert_close(after, before)
+
+    if not method.can_merge:
+        with pytest.raises(ConfigError, match="cannot be folded"):
+            method.merge(model)
+        return
+    merged = method.merge(model)
+    assert not any("lora" in n or "ia3" in n for n, _ in merged.named_parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(merged(**batch), before, atol=1e-5, rtol=1e-4)
+    save_bundle(tmp_path / "merged", merged, tok, {**meta, "method": {"name": "full"}})
+    reloaded, *_ = load_bundle(tmp_path / "merged")
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**batch), before, atol=1e-5, rtol=1e-4)
