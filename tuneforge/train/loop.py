@@ -107,6 +107,7 @@ def fit(
     opt.zero_grad(set_to_none=True)
     while state.epoch < cfg.epochs and not state.stopped:
         batches = train_batches(lengths, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
+        epoch_started, epoch_eval = time.perf_counter(), eval_seconds
         while state.batch < len(batches) and not state.stopped:
             idx = batches[state.batch]
             batch = to_device(task.collate([train_feats[i] for i in idx], pad_id), device)
@@ -147,6 +148,14 @@ def fit(
             if state.step % cfg.checkpoint_steps == 0 and state.batch < len(batches):
                 checkpoint()
         if state.batch >= len(batches):
+            trackers.log(
+                {
+                    "step": state.step,
+                    "epoch": state.epoch,
+                    "split": "epoch",
+                    "train_seconds": time.perf_counter() - epoch_started - (eval_seconds - epoch_eval),
+                }
+            )
             state.epoch, state.batch = state.epoch + 1, 0
             if not cfg.eval_steps:
                 run_eval()

@@ -1,0 +1,202 @@
+"""Every fine-tuning method on the same data, the same seeds and the same budget: one table.
+
+    python bench/methods.py --dataset banking77 --train-subset 3000 --epochs 3 --seeds 1 2 3
+    python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3
+    python bench/methods.py --dataset banking77 --report     # table from the finished cells
+
+Each (method, seed) cell runs in its own process (clean peak-memory figures) and is saved as
+``bench/results/methods/<dataset>/<variant>-seed<k>.json``; finished cells are skipped, so an
+interrupted benchmark continues where it stopped. Every method uses its own default learning rate
+(``train.lr`` unset), MiniLM-L6, the default recipe otherwise (probe-started head, best epoch on the
+validation split kept) with a fixed number of epochs and no early stopping. Columns:
+
+- score: test accuracy (Banking77) or strict entity F1 (CoNLL-2003), mean +- std over the seeds;
+- trainable %: trainable parameters / all parameters (head included);
+- train s: training wall time (evaluations excluded; the probe included);
+- peak RSS: peak resident memory of the run's process;
+- grad+opt: bytes held for gradients and AdamW state, counted from the tensors, and its share of
+  full fine-tuning's;
+- artifact: bytes of the saved weights (tokenizer excluded) and its share of the full model's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import PeakMemory, markdown_table, require_data, write_json  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "methods"
+VARIANTS: dict[str, Any] = {
+    "full": "full",
+    "lora": "lora",
+    "adalora": "adalora",
+    "adapter-pfeiffer": {"name": "adapter", "placement": "pfeiffer"},
+    "adapter-houlsby": {"name": "adapter", "placement": "houlsby"},
+    "prefix": "prefix",
+    "prompt": "prompt",
+    "ptuning": "ptuning",
+    "ia3": "ia3",
+    "bitfit": "bitfit",
+    "layernorm": "layernorm",
+    "partial-half": {"name": "partial", "freeze_layers": 3},
+}
+DATASETS = {
+    "banking77": ("classification", "train.csv", None, "test.csv", "accuracy"),
+    "conll2003": ("ner", "train.txt", "dev.txt", "test.txt", "f1"),
+}
+WEIGHT_SUFFIXES = (".safetensors",)
+
+
+def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
+    task, train, dev, test, _ = DATASETS[args.dataset]
+    root = require_data(args.dataset)
+    data: dict[str, Any] = {"train": str(root / train), "test": str(root / test)}
+    if dev:
+        data["validation"] = str(root / dev)
+    if args.train_subset:
+        data["max_train_examples"] = args.train_subset
+    return {
+        "task": task,
+        "data": data,
+        "backbone": "minilm-l6",
+        "method": VARIANTS[variant],
+        "output": str(out),
+        "track": ["jsonl"],
+        "train": {"seed": seed, "epochs": args.epochs, "early_stopping": {"patience": 0}},
+    }
+
+
+def weight_bytes(model_dir: Path) -> int:
+    return sum(p.stat().st_size for p in model_dir.iterdir() if p.name.endswith(WEIGHT_SUFFIXES))
+
+
+def run_cell(args: argparse.Namespace) -> None:
+    import tuneforge
+
+    _, _, _, _, metric = DATASETS[args.dataset]
+    with tempfile.TemporaryDirectory() as tmp:
+        recipe = recipe_for(args, args.variant, args.seed, Path(tmp) / "run")
+        with PeakMemory() as mem:
+            run = tuneforge.run(recipe, force=True, quiet=True)
+        summary = json.loads((run.path / "run.json").read_text())
+        artifact = weight_bytes(run.path / "model")
+    result = {
+        "dataset": args.dataset,
+        "variant": args.variant,
+        "method": summary["method"],
+        "seed": args.seed,
+        "score": summary["metrics"]["test"][metric],
+        "validation": summary["metrics"]["validation"][metric],
+        "trainable": summary["parameters"]["trainable"],
+        "total": summary["parameters"]["total"],
+        "trainable_share": summary["parameters"]["trainable_share"],
+        "train_seconds": round(summary["train_seconds"] + summary["probe_seconds"], 2),
+        "grad_state_bytes": summary["grad_state_bytes"],
+        "artifact_bytes": artifact,
+        "peak_rss_mb": round(mem.peak_mb, 1),
+        "epochs": args.epochs,
+        "train_subset": args.train_subset,
+        "lr": recipe["train"].get("lr"),
+    }
+    write_json(args.out, result)
+    print(json.dumps({k: result[k] for k in ("variant", "seed", "score", "train_seconds", "peak_rss_mb")}))
+
+
+def cell_path(dataset: str, variant: str, seed: int) -> Path:
+    return RESULTS / dataset / f"{variant}-seed{seed}.json"
+
+
+def report(dataset: str) -> str:
+    cells: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((RESULTS / dataset).glob("*-seed*.json")):
+        r = json.loads(path.read_text())
+        cells.setdefault(r["variant"], []).append(r)
+    if not cells:
+        return f"no finished cells for {dataset}"
+    full = cells.get("full", [{}])[0]
+    rows = []
+    for variant in VARIANTS:
+        rs = cells.get(variant)
+        if not rs:
+            continue
+        scores = [100 * r["score"] for r in rs]
+        std = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        mean = statistics.mean
+        grad = mean(r["grad_state_bytes"] for r in rs)
+        art = mean(r["artifact_bytes"] for r in rs)
+        rows.append(
+            [
+                variant,
+                f"{mean(scores):.2f} ± {std:.2f}",
+                str(len(rs)),
+                f"{100 * rs[0]['trainable_share']:.2f}",
+                f"{mean(r['train_seconds'] for r in rs):.0f}",
+                f"{mean(r['peak_rss_mb'] for r in rs):.0f}",
+                f"{grad / 2**20:.1f} ({100 * grad / full['grad_state_bytes']:.1f}%)"
+                if full
+                else f"{grad / 2**20:.1f}",
+                f"{art / 2**20:.2f} ({100 * art / full['artifact_bytes']:.1f}%)"
+                if full
+                else f"{art / 2**20:.2f}",
+            ]
+        )
+    header = [
+        "method",
+        "score",
+        "seeds",
+        "trainable %",
+        "train s",
+        "peak RSS MB",
+        "grad+opt MB",
+        "artifact MB",
+    ]
+    return markdown_table(header, rows)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--train-subset", type=int, default=None)
+    p.add_argument("--report", action="store_true", help="only print the table of finished cells")
+    p.add_argument("--variant", help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.variant:
+        run_cell(args)
+        return 0
+    if not args.report:
+        for seed in args.seeds:
+            for variant in args.variants:
+                path = cell_path(args.dataset, variant, seed)
+                if path.is_file():
+                    continue
+                cmd = [
+                    sys.executable, __file__, "--dataset", args.dataset, "--variant", variant,
+                    "--seed", str(seed), "--out", str(path), "--epochs", str(args.epochs),
+                ]  # fmt: skip
+                if args.train_subset:
+                    cmd += ["--train-subset", str(args.train_subset)]
+                subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    table = report(args.dataset)
+    (RESULTS / f"{args.dataset}.md").parent.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.dataset}.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
