@@ -90,6 +90,9 @@ def run_cell(args: argparse.Namespace) -> None:
             run = tuneforge.run(recipe, force=True, quiet=True)
         summary = json.loads((run.path / "run.json").read_text())
         artifact = weight_bytes(run.path / "model")
+        import yaml
+
+        lr = yaml.safe_load((run.path / "recipe.yaml").read_text())["train"]["lr"]
     result = {
         "dataset": args.dataset,
         "variant": args.variant,
@@ -106,7 +109,7 @@ def run_cell(args: argparse.Namespace) -> None:
         "peak_rss_mb": round(mem.peak_mb, 1),
         "epochs": args.epochs,
         "train_subset": args.train_subset,
-        "lr": recipe["train"].get("lr"),
+        "lr": lr,
     }
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("variant", "seed", "score", "train_seconds", "peak_rss_mb")}))
