@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Data tools: write the demo datasets.")
 app.add_typer(data_app, name="data")
+bench_app = typer.Typer(no_args_is_help=True, help="Measure choices on your own data.")
+app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
 out = Console()
 
@@ -109,6 +111,32 @@ def predict_cmd(
         err.print(f"wrote {len(lines)} predictions to {output}")
     else:
         sys.stdout.write(body)
+
+
+@bench_app.command("methods")
+def bench_methods_cmd(
+    recipe: Annotated[Path, typer.Argument(help="recipe YAML file (its method is ignored)")],
+    methods: Annotated[
+        str | None,
+        typer.Option(help="comma-free list: 'lora adapter prompt:virtual_tokens=8' (default: all)"),
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="seeds, e.g. '1 2 3'")] = "1 2 3",
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="folder for the runs and the table")
+    ] = None,
+    keep_lr: Annotated[bool, typer.Option(help="use the recipe's train.lr for every method")] = False,
+) -> None:
+    """Run every chosen method on RECIPE's data with the same seeds; print and save one table."""
+    from .compare import compare_methods
+
+    chosen = methods.split() if methods else None
+    try:
+        seed_list = [int(s) for s in seeds.split()]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds must be integers separated by spaces, not {seeds!r}") from None
+    result = compare_methods(recipe, chosen, seed_list, output, keep_lr=keep_lr, quiet=True)
+    out.print(result["table"])
+    err.print(f"runs and methods.md/json in {result['output']}")
 
 
 @app.command("merge")

@@ -1,0 +1,125 @@
+"""What each method trains, adds and refuses, on the tiny random backbone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tuneforge.errors import ConfigError
+from tuneforge.export.bundle import build_model
+from tuneforge.methods import count_parameters, get_method
+from tuneforge.methods.targets import find, layer_stack
+from tuneforge.models.backbones import resolve_backbone
+from tuneforge.models.tasks import get_task
+
+SPEC = resolve_backbone("tiny-random")
+
+
+def _model(task="classification"):
+    torch.manual_seed(0)
+    return build_model(get_task(task), SPEC, 3, "mean", 0.0)
+
+
+def _batch():
+    ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]])
+    return {"input_ids": ids, "attention_mask": (ids != 0).long()}
+
+
+def _trainable(model):
+    return [n for n, p in model.backbone.named_parameters() if p.requires_grad]
+
+
+def test_adapters_start_as_the_identity_and_placement_counts():
+    base = _model()
+    base.eval()
+    with torch.no_grad():
+        expected = base(**_batch())
+    sizes = {}
+    for placement in ("pfeiffer", "houlsby"):
+        model = _model()
+        get_method("adapter", {"placement": placement}).apply(model, SPEC)
+        model.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(model(**_batch()), expected)
+        names = _trainable(model)
+        assert names and all(".adapter." in n for n in names)
+        sizes[placement] = sum(p.numel() for p in model.backbone.parameters() if p.requires_grad)
+    assert sizes["houlsby"] == 2 * sizes["pfeiffer"]
+
+
+def test_adapter_layers_option_and_range_check():
+    model = _model()
+    get_method("adapter", {"layers": [1]}).apply(model, SPEC)
+    assert all(".layer.1." in n for n in _trainable(model))
+    with pytest.raises(ConfigError, match="out of range"):
+        get_method("adapter", {"layers": [5]}).apply(_model(), SPEC)
+
+
+def test_bitfit_trains_only_biases_and_layernorm_only_norms():
+    model = _model()
+    get_method("bitfit").apply(model, SPEC)
+    assert _trainable(model) and all(n.endswith(".bias") for n in _trainable(model))
+    model = _model()
+    get_method("layernorm").apply(model, SPEC)
+    assert _trainable(model) and all("LayerNorm" in n for n in _trainable(model))
+
+
+def test_partial_freezes_lower_layers_and_keeps_them_in_inference_mode():
+    model = _model()
+    method = get_method("partial", {"freeze_layers": 1})
+    method.apply(model, SPEC)
+    names = _trainable(model)
+    assert not any(".layer.0." in n or "embeddings" in n for n in names)
+    assert any(".layer.1." in n for n in names)
+    assert method.frozen_prefix(model) == 1
+    model.train()
+    model(**_batch())
+    assert not layer_stack(model.backbone)[0].training, "frozen layers run without dropout"
+    assert layer_stack(model.backbone)[1].training
+    with pytest.raises(ConfigError, match="only 2 layers"):
+        get_method("partial", {"freeze_layers": 3}).apply(_model(), SPEC)
+    default = get_method("partial")
+    assert default.frozen_prefix(_model()) == 1, "default: half the layers"
+    assert get_method("partial", {"freeze_embeddings": False}).frozen_prefix(_model()) == 0
+
+
+def test_soft_prompts_drop_their_virtual_tokens():
+    for name in ("prompt", "ptuning"):
+        model = _model("ner")
+        method = get_method(name, {"virtual_tokens": 4})
+        method.apply(model, SPEC)
+        assert method.extra_positions() == 4 and model.virtual_tokens == 4
+        assert model(**_batch()).shape[:2] == (2, 5), "one output per real token"
+
+
+def test_lora_on_missing_modules_is_a_clear_error():
+    with pytest.raises(ConfigError, match="cannot apply to backbone"):
+        get_method("lora", {"target_modules": ["q_proj"]}).apply(_model(), SPEC)
+
+
+def test_ia3_targets_keys_values_and_ffn_output():
+    model = _model()
+    get_method("ia3").apply(model, SPEC)
+    names = _trainable(model)
+    assert any("self.key" in n for n in names) and any("self.value" in n for n in names)
+    assert any(".output.dense" in n and "attention" not in n for n in names)
+    assert not any("query" in n for n in names)
+
+
+def test_every_parameter_efficient_method_trains_a_small_share():
+    for name in ("lora", "adalora", "adapter", "prefix", "prompt", "ptuning", "ia3", "bitfit", "layernorm"):
+        model = _model()
+        get_method(name).apply(model, SPEC, total_steps=100)
+        head = sum(p.numel() for p in model.head.parameters())
+        share = (count_parameters(model)["trainable"] - head) / count_parameters(model)["total"]
+        assert 0 < share < 0.1, (name, share)
+
+
+def test_role_lookup_names_the_method_when_missing():
+    with pytest.raises(ConfigError, match="method 'x' cannot apply"):
+        find(torch.nn.Sequential(torch.nn.Linear(2, 2)), "ffn_out", "x")
+
+
+def test_method_option_errors_suggest_the_nearest():
+    with pytest.raises(ConfigError, match="Did you mean 'placement'"):
+        get_method("adapter", {"placment": "houlsby"})
