@@ -138,22 +138,18 @@ def report(dataset: str) -> str:
         grad = mean(r["grad_state_bytes"] for r in rs)
         art = mean(r["artifact_bytes"] for r in rs)
         rows.append(
-            [
-                variant,
-                f"{mean(scores):.2f} ± {std:.2f}",
-                str(len(rs)),
-                f"{100 * rs[0]['trainable_share']:.2f}",
-                f"{mean(r['train_seconds'] for r in rs):.0f}",
-                f"{mean(r['peak_rss_mb'] for r in rs):.0f}",
-                f"{grad / 2**20:.1f} ({100 * grad / full['grad_state_bytes']:.1f}%)"
-                if full
-                else f"{grad / 2**20:.1f}",
-                f"{art / 2**20:.2f} ({100 * art / full['artifact_bytes']:.1f}%)"
-                if full
-                else f"{art / 2**20:.2f}",
-            ]
+            {
+                "method": variant,
+                "score": f"{mean(scores):.2f} ± {std:.2f}",
+                "seeds": len(rs),
+                "trainable %": f"{100 * rs[0]['trainable_share']:.2f}",
+                "train s": f"{mean(r['train_seconds'] for r in rs):.0f}",
+                "peak RSS MB": f"{mean(r['peak_rss_mb'] for r in rs):.0f}",
+                "grad+opt MB": _with_share(grad, full.get("grad_state_bytes")),
+                "artifact MB": _with_share(art, full.get("artifact_bytes")),
+            }
         )
-    header = [
+    columns = [
         "method",
         "score",
         "seeds",
@@ -163,7 +159,11 @@ def report(dataset: str) -> str:
         "grad+opt MB",
         "artifact MB",
     ]
-    return markdown_table(header, rows)
+    return markdown_table(rows, columns)
+
+
+def _with_share(value: float, full: float | None) -> str:
+    return f"{value / 2**20:.2f} ({100 * value / full:.1f}%)" if full else f"{value / 2**20:.2f}"
 
 
 def main() -> int:
