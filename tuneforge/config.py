@@ -103,6 +103,11 @@ class TrainConfig(_Strict):
     )
     cache_max_mb: int = Field(4096, ge=1, description="memory cap of that cache; above it caching is off")
 
+    @field_validator("cache_frozen_prefix", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, v: Any) -> Any:
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v  # YAML reads on/off as booleans
+
 
 class Recipe(_Strict):
     task: TaskName = "classification"

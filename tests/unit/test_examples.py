@@ -1,0 +1,20 @@
+"""Every example recipe is a valid recipe with a valid method (the runs themselves are in the docs)."""
+
+from pathlib import Path
+
+import pytest
+
+from tuneforge.config import load_recipe
+from tuneforge.methods import get_method
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_recipe_is_valid(path):
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# ") and "tuneforge run examples/" + path.name in first, (
+        "first line: the command"
+    )
+    recipe = load_recipe(path)
+    get_method(recipe.method.name, recipe.method.options())
