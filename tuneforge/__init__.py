@@ -52,14 +52,20 @@ def load_adapters(runs: Any, device: str = "auto") -> AdapterSet:
     return AdapterSet(runs, device)
 
 
-def merge(run: Any, out: Any) -> dict[str, float]:
-    """Fold a run's method weights into a plain full model folder at ``out`` (parity-checked)."""
+def export_model(run: Any, format: str, out: Any, **options: Any) -> Any:
+    """Export a run as ``hf``, ``merged``, ``onnx`` or ``onnx-int8`` to ``out``, after a parity check on
+    held-out examples (returns the ``Parity`` figures; raises if they fall below the limits)."""
     from pathlib import Path
 
-    from .export.merge import merge_run
+    from .export.exporter import export_run
     from .predictor import model_dir_of
 
-    return merge_run(model_dir_of(run), Path(out))
+    return export_run(model_dir_of(run), format, Path(out), **options)
 
 
-__all__ = ["__version__", "load", "load_adapters", "merge", "run"]
+def merge(run: Any, out: Any, **options: Any) -> Any:
+    """Fold a run's method weights into a plain full model folder at ``out`` (parity-checked)."""
+    return export_model(run, "merged", out, **options)
+
+
+__all__ = ["__version__", "export_model", "load", "load_adapters", "merge", "run"]

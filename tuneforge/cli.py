@@ -144,12 +144,45 @@ def merge_cmd(
     run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
     output: Annotated[Path, typer.Option("--out", "-o", help="folder for the merged model")],
 ) -> None:
-    """Fold LoRA / AdaLoRA / IA3 (or BitFit, LayerNorm, partial) weights into a plain full model."""
-    from .export.merge import merge_run
+    """Fold LoRA / AdaLoRA / IA3 (or BitFit, LayerNorm, partial) weights into a plain full model
+    (the same as `tuneforge export RUN --format merged`)."""
+    _export(run, "merged", output)
+
+
+def _export(run: Path, fmt: str, output: Path, **options) -> None:
+    from .export.exporter import export_run
     from .predictor import model_dir_of
 
-    figures = merge_run(model_dir_of(run), output)
-    out.print(f"merged model written to {output} (max logit difference {figures['max_logit_diff']:.1e})")
+    parity = export_run(model_dir_of(run), fmt, output, **options)
+    extra = f", entity spans {parity.span_agreement:.4f}" if parity.span_agreement is not None else ""
+    out.print(
+        f"{fmt} model written to {output}; parity on {parity.examples} held-out examples ({parity.source}): "
+        f"agreement {parity.agreement:.4f}{extra}, largest probability difference {parity.max_prob_diff:.1e}"
+    )
+
+
+@app.command("export")
+def export_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
+    format: Annotated[str, typer.Option("--format", "-f", help="hf, merged, onnx or onnx-int8")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="folder for the exported model")],
+    data: Annotated[Path | None, typer.Option(help="held-out file for the parity check")] = None,
+    min_agreement: Annotated[float | None, typer.Option(help="least share of equal predictions")] = None,
+    max_prob_diff: Annotated[float | None, typer.Option(help="largest probability difference")] = None,
+    max_examples: Annotated[int, typer.Option(min=1, help="held-out examples checked")] = 512,
+    force: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
+) -> None:
+    """Export a run, checked against the trained model on held-out examples before it is written."""
+    _export(
+        run,
+        format,
+        output,
+        data=data,
+        min_agreement=min_agreement,
+        max_prob_diff=max_prob_diff,
+        max_examples=max_examples,
+        force=force,
+    )
 
 
 def _inputs_for(raw: list, task: str) -> list:

@@ -106,7 +106,9 @@ class TrainConfig(_Strict):
     @field_validator("cache_frozen_prefix", mode="before")
     @classmethod
     def _yaml_on_off(cls, v: Any) -> Any:
-        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v  # YAML reads on/off as booleans
+        return (
+            {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+        )  # YAML reads on/off as booleans
 
 
 class Recipe(_Strict):

@@ -38,7 +38,8 @@ class Predictor:
     def _setup(self, model, task, tokenizer, meta: dict, device: str) -> None:
         self.model, self.task, self.tokenizer, self.meta = model, task, tokenizer, meta
         self.labels: list[str] = self.meta["labels"]
-        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+        onnx = meta.get("format", "torch").startswith("onnx")  # ONNX Runtime runs on the CPU here
+        use_cuda = not onnx and (device == "cuda" or (device == "auto" and torch.cuda.is_available()))
         self.device = torch.device("cuda" if use_cuda else "cpu")
         self.bf16 = self.device.type == "cuda"
         self.model.to(self.device)

@@ -99,8 +99,12 @@ def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
     """``(model in eval mode, task, tokenizer, meta)`` of a saved model folder."""
     meta = read_meta(model_dir)
     task = get_task(meta["task"])
-    method = _method(meta)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    if meta.get("format", "torch").startswith("onnx"):
+        from .onnx_model import OnnxTaskModel
+
+        return OnnxTaskModel(model_dir / "model.onnx"), task, tokenizer, meta
+    method = _method(meta)
     config = None
     if method.saves_full_model:  # the folder has every weight: build from its config, no base needed
         config = AutoConfig.from_pretrained(str(model_dir))

@@ -18,6 +18,15 @@ def autocast(device: torch.device, bf16: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
+def device_of(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter or buffer (CPU for a model without either)."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
@@ -36,7 +45,7 @@ def predict_features(
     bf16: bool = False,
 ) -> tuple[list[Prediction], float | None]:
     """Predictions for every feature, and the mean loss when labels are present."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     was_training = model.training
     model.eval()
     preds: list[Prediction | None] = [None] * len(feats)
@@ -72,7 +81,7 @@ def extract_features(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen head-input features and their targets (sequence tasks: one row per example; token tasks:
     one row per labelled token), for linear probes."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     was_training = model.training
     model.eval()
     xs, ys = [], []

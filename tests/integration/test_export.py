@@ -1,0 +1,109 @@
+"""Export formats with their parity check: every format loads in tuneforge.load and predicts as the
+trained model did; a failed check writes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import tuneforge
+from tests.conftest import tiny_recipe
+from tuneforge.errors import ConfigError, RunError
+
+TEXTS = {
+    "classification": ["my card is lost", "hello there", "refund my order please", "where is my parcel"],
+    "multilabel": ["refund for the late parcel", "the parcel is late"],
+    "ner": ["Anna Berg flew to Oslo", "Vantage Labs hired Tom"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(demo_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-runs")
+    out = {}
+    for task in TEXTS:
+        recipe = tiny_recipe(demo_data, task, root / task, epochs=2)
+        out[task] = tuneforge.run(recipe, quiet=True).path
+    recipe = tiny_recipe(demo_data, "classification", root / "lora", epochs=2)
+    recipe["method"] = {"name": "lora", "r": 4}
+    out["lora"] = tuneforge.run(recipe, quiet=True).path
+    return out
+
+
+def _same_predictions(a, b, texts):
+    pa, pb = a.predict(texts), b.predict(texts)
+    for x, y in zip(pa, pb, strict=True):
+        if x.entities is not None:
+            assert [(e.type, e.start, e.end) for e in x.entities] == [
+                (e.type, e.start, e.end) for e in y.entities
+            ]
+        else:
+            assert x.label == y.label
+            for k, v in x.probabilities.items():
+                assert y.probabilities[k] == pytest.approx(v, abs=1e-3)
+
+
+@pytest.mark.parametrize("task", sorted(TEXTS))
+@pytest.mark.parametrize("fmt", ["hf", "merged", "onnx"])
+def test_fp32_exports_match_the_trained_model(runs, tmp_path, task, fmt):
+    parity = tuneforge.export_model(runs[task], fmt, tmp_path / "out")
+    assert parity.agreement >= 0.999 and parity.max_prob_diff <= 1e-3
+    assert parity.source.endswith(
+        "test.conll" if task == "ner" else ("test.jsonl" if task == "multilabel" else "test.csv")
+    )
+    if task == "ner":
+        assert parity.span_agreement == pytest.approx(1.0)
+    meta = json.loads((tmp_path / "out" / "tuneforge.json").read_text())
+    assert meta["parity"]["examples"] == parity.examples > 0
+    if fmt == "onnx":
+        assert meta["format"] == "onnx" and (tmp_path / "out" / "model.onnx").is_file()
+    _same_predictions(tuneforge.load(runs[task]), tuneforge.load(tmp_path / "out"), TEXTS[task])
+
+
+def test_lora_run_exports_merged_to_onnx(runs, tmp_path):
+    parity = tuneforge.export_model(runs["lora"], "onnx", tmp_path / "onnx")
+    assert parity.agreement == 1.0
+    _same_predictions(
+        tuneforge.load(runs["lora"]), tuneforge.load(tmp_path / "onnx"), TEXTS["classification"]
+    )
+
+
+def test_int8_export_reports_parity_and_refuses_when_it_is_too_low(runs, tmp_path):
+    parity = tuneforge.export_model(runs["classification"], "onnx-int8", tmp_path / "int8", min_agreement=0.0)
+    assert 0.0 <= parity.agreement <= 1.0 and parity.max_prob_diff > 0
+    size = lambda p: p.stat().st_size  # noqa: E731
+    tuneforge.export_model(runs["classification"], "onnx", tmp_path / "fp32")
+    assert size(tmp_path / "int8" / "model.onnx") < size(tmp_path / "fp32" / "model.onnx")
+    assert tuneforge.load(tmp_path / "int8").predict(["hello"])[0].label
+    with pytest.raises(RunError, match="nothing was written"):
+        tuneforge.export_model(runs["classification"], "onnx-int8", tmp_path / "refused", max_prob_diff=0.0)
+    assert not (tmp_path / "refused").exists()
+    assert not any(p.name.startswith(".refused") for p in tmp_path.iterdir())
+
+
+def test_export_errors(runs, tmp_path):
+    with pytest.raises(ConfigError, match="unknown export format"):
+        tuneforge.export_model(runs["classification"], "tflite", tmp_path / "x")
+    tuneforge.export_model(runs["classification"], "onnx", tmp_path / "x")
+    with pytest.raises(ConfigError, match="--force"):
+        tuneforge.export_model(runs["classification"], "onnx", tmp_path / "x")
+    with pytest.raises(ConfigError, match="already an exported"):
+        tuneforge.export_model(tmp_path / "x", "onnx", tmp_path / "y")
+
+
+def test_export_cli_and_predict_with_the_exported_model(runs, tmp_path):
+    out = tmp_path / "cli"
+    cmd = [sys.executable, "-m", "tuneforge.cli"]
+    proc = subprocess.run(
+        [*cmd, "export", str(runs["ner"]), "-f", "onnx", "-o", str(out)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "agreement 1.0000" in proc.stdout and "entity spans" in proc.stdout
+    proc = subprocess.run(
+        [*cmd, "predict", str(out)], input="Anna Berg flew to Oslo\n", capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "entities" in json.loads(proc.stdout.splitlines()[0])

@@ -1,0 +1,69 @@
+"""ONNX export of a task model and the ONNX Runtime model that stands in for it at inference.
+
+The graph takes ``input_ids`` and ``attention_mask`` (batch and sequence dynamic) and returns the
+head's ``logits``; decoding (softmax, thresholds, BIO spans) stays in Python, shared with PyTorch, so
+an exported model predicts through exactly the same code."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+OPSET = 17
+
+
+def to_onnx(model: nn.Module, path: Path, vocab_size: int) -> None:
+    model = model.eval().cpu()
+    ids = torch.randint(1000, max(vocab_size, 1001), (2, 12))
+    ids[1, 8:] = 0
+    mask = (ids != 0).long()
+    dynamic = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={**dynamic, "logits": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    """Dynamic int8 quantisation of the weights of MatMul/Gemm nodes (activations stay float)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+
+
+class OnnxTaskModel(nn.Module):
+    """An ONNX Runtime session with the ``TaskModel`` call signature (CPU execution)."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        super().__init__()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.register_buffer("_device", torch.zeros(0), persistent=False)
+        self.virtual_tokens = 0
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor
+    ) -> torch.Tensor:
+        (logits,) = self.session.run(
+            ["logits"],
+            {
+                "input_ids": input_ids.cpu().numpy().astype("int64"),
+                "attention_mask": attention_mask.cpu().numpy().astype("int64"),
+            },
+        )
+        return torch.from_numpy(logits)
