@@ -189,6 +189,53 @@ def _inputs_for(raw: list, task: str) -> list:
     return raw if task == "ner" else [x if isinstance(x, str) else x.text for x in raw]
 
 
+@app.command("serve")
+def serve_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory, its model/ folder, or an exported folder")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    onnx: Annotated[
+        str | None, typer.Option(help="serve the ONNX export: 'fp32' or 'int8' (made and checked if missing)")
+    ] = None,
+    max_batch_size: Annotated[
+        int, typer.Option(min=1, help="texts per model call (1: no micro-batching)")
+    ] = 32,
+    max_wait_ms: Annotated[float, typer.Option(min=0, help="wait for more requests to batch together")] = 5.0,
+    max_body_bytes: Annotated[int, typer.Option(min=1)] = 1_000_000,
+    max_texts: Annotated[int, typer.Option(min=1, help="texts per request")] = 256,
+    max_text_chars: Annotated[int, typer.Option(min=1, help="characters per text")] = 10_000,
+    token_env: Annotated[
+        str | None, typer.Option(help="name of an environment variable holding the bearer token")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.001, help="seconds per request, queueing included")] = 30.0,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Serve a model over HTTP: POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics, /docs."""
+    import os
+
+    from .errors import ConfigError
+    from .serve.app import ServeSettings
+    from .serve.server import serve
+
+    if onnx not in (None, "fp32", "int8"):
+        raise ConfigError(f"--onnx must be fp32 or int8, not {onnx!r}")
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise ConfigError(f"--token-env {token_env}: that environment variable is not set or empty")
+    settings = ServeSettings(
+        max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms,
+        max_body_bytes=max_body_bytes,
+        max_texts=max_texts,
+        max_text_chars=max_text_chars,
+        token=token,
+        timeout_s=timeout,
+    )
+    serve(run, host, port, settings, onnx, log_level)
+
+
 @app.command("evaluate")
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="run directory")],
