@@ -57,14 +57,20 @@ DATASETS = {
 WEIGHT_SUFFIXES = (".safetensors",)
 
 
-def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
-    task, train, dev, test, _ = DATASETS[args.dataset]
-    root = require_data(args.dataset)
+def data_section(dataset: str, train_subset: int | None) -> tuple[str, dict[str, Any]]:
+    """The task and the recipe's ``data:`` for a shared dataset (validation held out when it has none)."""
+    task, train, dev, test, _ = DATASETS[dataset]
+    root = require_data(dataset)
     data: dict[str, Any] = {"train": str(root / train), "test": str(root / test)}
     if dev:
         data["validation"] = str(root / dev)
-    if args.train_subset:
-        data["max_train_examples"] = args.train_subset
+    if train_subset:
+        data["max_train_examples"] = train_subset
+    return task, data
+
+
+def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
+    task, data = data_section(args.dataset, args.train_subset)
     return {
         "task": task,
         "data": data,

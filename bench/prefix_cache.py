@@ -20,25 +20,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import markdown_table, require_data, write_json  # noqa: E402
+from bench.common import markdown_table, write_json  # noqa: E402
+from bench.methods import DATASETS, data_section  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DATASETS = {
-    "banking77": ("classification", "train.csv", None, "test.csv"),
-    "conll2003": ("ner", "train.txt", "dev.txt", "test.txt"),
-}
 
 
 def one_run(args: argparse.Namespace, cache: str, out: Path) -> dict[str, Any]:
     import tuneforge
 
-    task, train, dev, test = DATASETS[args.dataset]
-    root = require_data(args.dataset)
-    data: dict[str, Any] = {"train": str(root / train), "test": str(root / test)}
-    if dev:
-        data["validation"] = str(root / dev)
-    if args.train_subset:
-        data["max_train_examples"] = args.train_subset
+    task, data = data_section(args.dataset, args.train_subset)
     recipe = {
         "task": task,
         "data": data,

@@ -21,6 +21,7 @@ from .evaluate.metrics import evaluate_predictions
 from .evaluate.report import write_report
 from .export.bundle import build_model, save_bundle
 from .io import atomic_write_json
+from .manifest import write_manifest
 from .methods import count_parameters, get_method
 from .models.backbones import load_tokenizer, resolve_backbone
 from .models.inference import extract_features, predict_features
@@ -28,7 +29,7 @@ from .models.prefix_cache import FrozenPrefixCache, estimate_bytes, supports_pre
 from .models.tasks import Task, get_task
 from .rundir import RunDir
 from .track.base import Trackers
-from .train.checkpoint import checkpoint_step
+from .train.checkpoint import select_checkpoint
 from .train.loop import fit
 from .train.probe import fit_linear_probe, init_head_from_probe
 from .train.progress import ProgressReporter
@@ -185,6 +186,7 @@ def run(
             f"{', '.join(task.metrics)}.{did_you_mean(metric, task.metrics)}"
         )
     splits = load_splits(recipe, run_dir)
+    write_manifest(run_dir.path, recipe, device)
     labels = task.label_list(splits["train"])
     if len(labels) < 2 and recipe.task != "ner":
         raise DataError(
@@ -227,7 +229,8 @@ def run(
     )
     _setup_prefix_cache(recipe, method, model, train_feats, progress)
     pad_id = tokenizer.pad_token_id or 0
-    resume_step = checkpoint_step(run_dir.checkpoints) if resume else None
+    chosen = select_checkpoint(run_dir.checkpoints) if resume else None
+    resume_step = chosen[1] if chosen else None
     resuming = resume_step is not None
     probe_seconds = 0.0
     if recipe.model.head_init in ("auto", "probe") and not resuming:
@@ -326,6 +329,7 @@ def run(
         tuneforge=__version__,
     )
     atomic_write_json(run_dir.summary, summary)
+    write_manifest(run_dir.path, recipe, device, run_dir.model)
     return run_dir
 
 

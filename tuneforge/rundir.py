@@ -12,7 +12,7 @@ from .errors import RunError
 class RunDir:
     """``recipe.yaml``, ``model/`` (HF format + tokenizer + ``tuneforge.json``), ``checkpoints/``,
     ``metrics.jsonl``, ``tensorboard/``, ``report.md/json``, ``validation_report.md/json``,
-    ``splits.json``, ``run.json``."""
+    ``splits.json``, ``run.json``, ``manifest.json``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -23,6 +23,7 @@ class RunDir:
     metrics = property(lambda self: self.path / "metrics.jsonl")
     summary = property(lambda self: self.path / "run.json")
     splits = property(lambda self: self.path / "splits.json")
+    manifest = property(lambda self: self.path / "manifest.json")
 
     def is_finished(self) -> bool:
         return (self.model / "tuneforge.json").is_file()

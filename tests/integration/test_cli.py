@@ -49,8 +49,14 @@ def test_run_leaves_a_complete_run_directory(runs, task):
         "run.json",
         "splits.json",
         "checkpoints/last.pt",
+        "checkpoints/manifest.json",
+        "manifest.json",
     ]:
         assert (run / name).is_file(), name
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert len(manifest["data"]["train"]["sha256"]) == 64 and manifest["seed"] == 42
+    assert manifest["packages"]["torch"].startswith("2.13") and manifest["hardware"]["cpu_count"] >= 1
+    assert manifest["splits"]["sha256"] and "tuneforge.json" in manifest["artifacts"]
     summary = json.loads((run / "run.json").read_text())
     assert set(summary["metrics"]) == {"validation", "test"}
     assert summary["parameters"]["trainable"] > 0

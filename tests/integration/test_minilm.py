@@ -28,6 +28,17 @@ def test_default_recipe_on_demo_intents_reaches_useful_accuracy(tmp_path):
     model = tuneforge.load(run.path)
     assert model.predict(["I lost my card yesterday"])[0].label in {"card_lost", "card_not_working"}
 
+    # every export format of the real model passes its parity check on the held-out test file
+    for fmt in ("merged", "onnx", "onnx-int8"):
+        parity = tuneforge.export_model(run.path, fmt, tmp_path / fmt, max_examples=240)
+        assert parity.examples == 240
+        assert parity.agreement >= (0.98 if fmt == "onnx-int8" else 0.999), (fmt, parity)
+        exported = tuneforge.load(tmp_path / fmt)
+        assert (
+            exported.predict(["I lost my card yesterday"])[0].label
+            == model.predict(["I lost my card yesterday"])[0].label
+        )
+
 
 def test_lora_ner_on_demo_data(tmp_path):
     files = write_demo(tmp_path / "data", task="ner", sizes=(300, 60, 60), seed=3)
@@ -46,3 +57,5 @@ def test_lora_ner_on_demo_data(tmp_path):
     summary = run.read_summary()
     assert summary["parameters"]["trainable_share"] < 0.05
     assert summary["metrics"]["test"]["f1"] > 0.6
+    parity = tuneforge.export_model(run.path, "onnx", tmp_path / "onnx")  # merged, then exported
+    assert parity.agreement >= 0.999 and parity.span_agreement >= 0.999

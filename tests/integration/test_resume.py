@@ -66,3 +66,40 @@ def test_sigkill_then_resume_matches_uninterrupted(demo_data, tmp_path):
     assert not (tmp_path / "killed" / "run.json").exists(), "killed before the end"
     _run(killed, "--resume")
     assert _metrics(tmp_path / "killed") == expected
+
+
+def test_killed_three_times_at_random_points_still_matches(demo_data, tmp_path):
+    """SIGKILL at three random moments (checkpoint writes included), resuming after each."""
+    import random
+
+    straight = _recipe(demo_data, tmp_path, "straight")
+    _run(straight)
+    expected = _metrics(tmp_path / "straight")
+    rng = random.Random(7)
+    path = _recipe(demo_data, tmp_path, "chaos")
+    state = tmp_path / "chaos" / "checkpoints" / "last.json"
+    kills = 0
+    for attempt in range(3):
+        extra = ["--resume"] if state.is_file() else []
+        if attempt and not extra:
+            extra = ["--force"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tuneforge.cli", "run", str(path), "--quiet", *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        start_step = json.loads(state.read_text())["step"] if state.is_file() else 0
+        target = start_step + rng.randint(1, 12)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if state.is_file() and json.loads(state.read_text())["step"] >= target:
+                time.sleep(rng.uniform(0.0, 0.3))  # anywhere, a checkpoint write included
+                break
+            time.sleep(0.01)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 2, "the run must really be interrupted"
+    _run(path, "--resume") if state.is_file() else _run(path, "--force")
+    assert _metrics(tmp_path / "chaos") == expected

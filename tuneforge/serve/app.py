@@ -33,6 +33,7 @@ from prometheus_client import (
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import __version__
 from ..errors import TuneforgeError
 from .batcher import MicroBatcher
 
@@ -116,7 +117,7 @@ def create_app(
 
     app = FastAPI(
         title="tuneforge model server",
-        version=str((info or {}).get("tuneforge_version", "")),
+        version=__version__,
         lifespan=lifespan,
         description="Predictions of one fine-tuned tuneforge model.",
     )
@@ -150,6 +151,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # the body could not be decoded at all
+            return _error(422, "invalid_request", "body: not a UTF-8 JSON document")
         kind = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )

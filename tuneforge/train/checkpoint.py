@@ -1,5 +1,9 @@
 """Resumable training state, written atomically: a killed run continues exactly where it stopped
-(trainable weights, optimizer, schedule, RNG streams and the position in the epoch's batch order)."""
+(trainable weights, optimizer, schedule, RNG streams and the position in the epoch's batch order).
+
+Two generations are kept (``last.pt`` and ``prev.pt``) with their SHA-256 in ``manifest.json``,
+written before the files are renamed into place: a checkpoint that is truncated or corrupted (its
+checksum is not in the manifest, or it does not load) is reported and the previous good one is used."""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from ..errors import RunError
 from ..io import atomic_write, atomic_write_json
 
 STATE_FILE = "last.pt"
+PREV_FILE = "prev.pt"
+NEXT_FILE = "next.pt"
+MANIFEST = "manifest.json"
 BEST_FILE = "best.safetensors"
 
 
@@ -61,6 +68,25 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def save_checkpoint(
     folder: Path, model: nn.Module, opt, sched, loop: LoopState, extra: dict[str, Any] | None = None
 ) -> None:
@@ -73,8 +99,43 @@ def save_checkpoint(
         "rng": rng_state(),
         "loop": asdict(loop),
     }
-    atomic_write(folder / STATE_FILE, lambda p: torch.save(payload, p))
+    nxt, last, prev = folder / NEXT_FILE, folder / STATE_FILE, folder / PREV_FILE
+    atomic_write(nxt, lambda p: torch.save(payload, p))
+    known = _manifest(folder).get("checkpoints", {})
+    keep = {h: v for h, v in known.items() if last.is_file() and v.get("file") == STATE_FILE}
+    entries = {h: {**v, "file": PREV_FILE} for h, v in keep.items()}
+    entries[sha256(nxt)] = {"file": STATE_FILE, "step": loop.step, "bytes": nxt.stat().st_size}
+    atomic_write_json(folder / MANIFEST, {"checkpoints": entries})  # before the renames: both are known
+    if last.is_file():
+        last.replace(prev)
+    nxt.replace(last)
     atomic_write_json(folder / "last.json", asdict(loop))
+
+
+def select_checkpoint(folder: Path, report=None) -> tuple[Path, int] | None:
+    """The newest checkpoint whose checksum the manifest knows: ``(path, step)``; None if there is no
+    checkpoint at all. ``report(message)`` hears about every corrupted file that is skipped."""
+    manifest = _manifest(folder).get("checkpoints")
+    candidates = [p for p in (folder / STATE_FILE, folder / NEXT_FILE, folder / PREV_FILE) if p.is_file()]
+    if not candidates:
+        return None
+    if manifest is None:  # a checkpoint folder from before manifests: trust last.pt
+        step = checkpoint_step(folder)
+        return (folder / STATE_FILE, step or 0) if (folder / STATE_FILE).is_file() else None
+    bad = []
+    for path in candidates:
+        entry = manifest.get(sha256(path))
+        if entry is not None:
+            return path, int(entry["step"])
+        bad.append(path.name)
+        if report:
+            report(
+                f"checkpoint {path} is truncated or corrupted (its checksum is not in {MANIFEST}); skipped"
+            )
+    raise RunError(
+        f"no usable checkpoint in {folder}: {', '.join(bad)} failed their checksums; "
+        "start the run again without --resume (use --force)"
+    )
 
 
 def checkpoint_step(folder: Path) -> int | None:
@@ -87,8 +148,13 @@ def checkpoint_step(folder: Path) -> int | None:
     return int(json.loads(path.read_text(encoding="utf-8"))["step"])
 
 
-def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> tuple[LoopState, dict[str, Any]]:
-    path = folder / STATE_FILE
+def load_checkpoint(
+    folder: Path, model: nn.Module, opt, sched, report=None
+) -> tuple[LoopState, dict[str, Any]]:
+    chosen = select_checkpoint(folder, report)
+    if chosen is None:
+        raise RunError(f"no checkpoint in {folder}")
+    path = chosen[0]
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated or foreign file
@@ -101,7 +167,7 @@ def load_checkpoint(folder: Path, model: nn.Module, opt, sched) -> tuple[LoopSta
 
 
 def has_checkpoint(folder: Path) -> bool:
-    return (folder / STATE_FILE).is_file()
+    return any((folder / name).is_file() for name in (STATE_FILE, NEXT_FILE, PREV_FILE))
 
 
 def save_best(folder: Path, model: nn.Module) -> None:

@@ -68,7 +68,7 @@ def fit(
     sched = build_scheduler(opt, cfg, steps_per_epoch * cfg.epochs)
     state = LoopState()
     if resume and has_checkpoint(ckpt_dir):
-        state, extra = load_checkpoint(ckpt_dir, model, opt, sched)
+        state, extra = load_checkpoint(ckpt_dir, model, opt, sched, report=progress.message)
         if method is not None and extra:
             method.load_loop_state(model, extra)
         progress.message(f"resumed at epoch {state.epoch + 1}, batch {state.batch}, step {state.step}")
