@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Data tools: write the demo datasets.")
 app.add_typer(data_app, name="data")
+models_app = typer.Typer(no_args_is_help=True, help="The backbones tuneforge can use offline.")
+app.add_typer(models_app, name="models")
 bench_app = typer.Typer(no_args_is_help=True, help="Measure choices on your own data.")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
@@ -111,6 +113,39 @@ def predict_cmd(
         err.print(f"wrote {len(lines)} predictions to {output}")
     else:
         sys.stdout.write(body)
+
+
+@models_app.command("list")
+def models_list_cmd() -> None:
+    """The registered backbones with their size; any local Hugging Face model folder works too."""
+    from rich.table import Table
+
+    from .models.catalog import catalog
+
+    models = catalog()
+    table = Table("name", "params", "layers", "hidden", "max len", "languages", "licence")
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(m["name"]) for m in models)
+    for m in models:
+        if "missing" in m:
+            table.add_row(m["name"], "not installed", "-", "-", "-", "-", "-")
+            continue
+        table.add_row(
+            m["name"], f"{m['parameters'] / 1e6:.1f}M", str(m["layers"]), str(m["hidden_size"]),
+            str(m["max_length"]), ", ".join(m["languages"]), m["license"],
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        "details: tuneforge models info NAME; a local Hugging Face model folder works as a backbone too"
+    )
+
+
+@models_app.command("info")
+def models_info_cmd(name: Annotated[str, typer.Argument(help="registry name or local model folder")]) -> None:
+    """Everything tuneforge knows about one backbone, as JSON."""
+    from .models.catalog import describe
+
+    out.print_json(json.dumps(describe(name)))
 
 
 @bench_app.command("methods")
