@@ -12,8 +12,8 @@ validation split kept) with a fixed number of epochs and no early stopping. Colu
 
 - score: test accuracy (Banking77) or strict entity F1 (CoNLL-2003), mean +- std over the seeds;
 - trainable %: trainable parameters / all parameters (head included);
-- train s: training wall time (evaluations excluded; the probe included);
-- peak RSS: peak resident memory of the run's process;
+- train s: training wall time (evaluations excluded; the probe included), median over the seeds;
+- peak RSS: peak resident memory of the run's process, median over the seeds;
 - grad+opt: bytes held for gradients and AdamW state, counted from the tensors, and its share of
   full fine-tuning's;
 - artifact: bytes of the saved weights (tokenizer excluded) and its share of the full model's.
@@ -149,8 +149,8 @@ def report(dataset: str) -> str:
                 "score": f"{mean(scores):.2f} ± {std:.2f}",
                 "seeds": len(rs),
                 "trainable %": f"{100 * rs[0]['trainable_share']:.2f}",
-                "train s": f"{mean(r['train_seconds'] for r in rs):.0f}",
-                "peak RSS MB": f"{mean(r['peak_rss_mb'] for r in rs):.0f}",
+                "train s": f"{statistics.median(r['train_seconds'] for r in rs):.0f}",
+                "peak RSS MB": f"{statistics.median(r['peak_rss_mb'] for r in rs):.0f}",
                 "grad+opt MB": _with_share(grad, full.get("grad_state_bytes")),
                 "artifact MB": _with_share(art, full.get("artifact_bytes")),
             }
