@@ -36,10 +36,19 @@ def to_onnx(model: nn.Module, path: Path, vocab_size: int) -> None:
 
 
 def quantize_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantisation of the weights of MatMul/Gemm nodes (activations stay float)."""
+    """Dynamic int8 quantisation: the weights of MatMul/Gemm nodes with a constant weight operand,
+    per output channel; activations are quantised on the fly. Embeddings and the attention score
+    products stay in float."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Gemm"],
+        extra_options={"MatMulConstBOnly": True},
+    )
 
 
 class OnnxTaskModel(nn.Module):
@@ -52,6 +61,8 @@ class OnnxTaskModel(nn.Module):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
+        # no busy-waiting between calls: on a few cores it would starve the server's event loop
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.register_buffer("_device", torch.zeros(0), persistent=False)
         self.virtual_tokens = 0

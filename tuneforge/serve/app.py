@@ -124,21 +124,7 @@ def create_app(
     app.state.serve = state
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        route = request.url.path
-        started = time.perf_counter()
-        metrics.in_flight.inc()
-        try:
-            response: Response = await call_next(request)
-        except Exception as err:  # noqa: BLE001  the last line of defence: a JSON error, logged by uvicorn
-            response = _error(500, "internal_error", f"{type(err).__name__}: {err}")
-        finally:
-            metrics.in_flight.dec()
-        known = route if route in KNOWN_ROUTES else "other"
-        metrics.requests.labels(known, str(response.status_code)).inc()
-        metrics.latency.labels(known).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(Observe, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -218,6 +204,39 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class Observe:
+    """ASGI middleware: count requests by route and status, time them, track the in-flight gauge.
+    An exception that escapes the application becomes a JSON 500 (never expected; counted)."""
+
+    def __init__(self, app: Any, metrics: _Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in KNOWN_ROUTES else "other"
+        status = {"code": 500}
+        started = time.perf_counter()
+
+        async def observed_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, observed_send)
+        except Exception as err:  # noqa: BLE001  the last line of defence
+            if not status.get("sent"):
+                await _error(500, "internal_error", f"{type(err).__name__}: {err}")(scope, receive, send)
+        finally:
+            self.metrics.in_flight.dec()
+            self.metrics.requests.labels(route, str(status["code"])).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
 class BodyLimit:
