@@ -214,9 +214,9 @@ def main() -> int:
     for backend, model_dir in exports.items():
         for batching in (True, False):
             options = (
-                ["--max-batch-size", "32", "--max-wait-ms", "5"]
+                ["--max-batch-size", "64"]
                 if batching
-                else ["--max-batch-size", "1", "--max-wait-ms", "0"]
+                else ["--max-batch-size", "1", "--model-batch-size", "1"]
             )
             server = Server(model_dir, *options)
             try:

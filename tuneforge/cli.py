@@ -235,7 +235,12 @@ def serve_cmd(
     max_batch_size: Annotated[
         int, typer.Option(min=1, help="texts per model call (1: no micro-batching)")
     ] = 32,
-    max_wait_ms: Annotated[float, typer.Option(min=0, help="wait for more requests to batch together")] = 5.0,
+    max_wait_ms: Annotated[
+        float, typer.Option(min=0, help="extra wait for more requests once the model is free")
+    ] = 0.0,
+    model_batch_size: Annotated[
+        int, typer.Option(min=1, help="texts per forward pass (a batch is sorted by length and cut)")
+    ] = 16,
     max_body_bytes: Annotated[int, typer.Option(min=1)] = 1_000_000,
     max_texts: Annotated[int, typer.Option(min=1, help="texts per request")] = 256,
     max_text_chars: Annotated[int, typer.Option(min=1, help="characters per text")] = 10_000,
@@ -262,6 +267,7 @@ def serve_cmd(
     settings = ServeSettings(
         max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms,
+        model_batch_size=model_batch_size,
         max_body_bytes=max_body_bytes,
         max_texts=max_texts,
         max_text_chars=max_text_chars,

@@ -41,7 +41,8 @@ from .batcher import MicroBatcher
 @dataclass
 class ServeSettings:
     max_batch_size: int = 32  # texts per model call; 1 disables micro-batching
-    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
+    max_wait_ms: float = 0.0  # extra wait for company once the model is free (batches form under load anyway)
+    model_batch_size: int = 16  # texts per forward pass: a batch is sorted by length and cut into these
     max_body_bytes: int = 1_000_000
     max_texts: int = 256  # per request
     max_text_chars: int = 10_000  # per text
@@ -103,7 +104,7 @@ def create_app(
     state: dict[str, Any] = {"ready": False, "shutting_down": False}
 
     def run_batch(texts: list[str]) -> list[dict[str, Any]]:
-        return [p.to_dict() for p in predictor.predict(texts)]
+        return [p.to_dict() for p in predictor.predict(texts, batch_size=settings.model_batch_size)]
 
     batcher = MicroBatcher(run_batch, settings.max_batch_size, settings.max_wait_ms, metrics.batch.observe)
 

@@ -1,9 +1,10 @@
 """Dynamic micro-batching: texts of concurrent requests are gathered into one model call.
 
-A request's texts join a queue; a collector takes the first waiting request, then keeps taking more
-until ``max_batch_size`` texts are gathered or ``max_wait_ms`` has passed since that first request,
-runs the model once (in a worker thread, so the event loop stays free) and hands each request its
-own slice of the results. With ``max_batch_size=1`` requests run one at a time (the baseline)."""
+A request's texts join a queue. While the model runs one batch, new requests wait in the queue; when
+it is free, the collector takes every waiting request (up to ``max_batch_size`` texts), optionally
+waits up to ``max_wait_ms`` for more, runs the model once (in a worker thread, so the event loop stays
+free) and hands each request its own slice of the results. Under load batches form by themselves;
+alone, a request is not delayed. With ``max_batch_size=1`` requests run one at a time (the baseline)."""
 
 from __future__ import annotations
 
@@ -61,8 +62,12 @@ class MicroBatcher:
             first = await self._queue.get()
             self._busy = True
             jobs, size = [first], len(first.texts)
+            while size < self.max_batch_size and not self._queue.empty():  # what waited meanwhile
+                job = self._queue.get_nowait()
+                jobs.append(job)
+                size += len(job.texts)
             deadline = loop.time() + self.max_wait
-            while size < self.max_batch_size:
+            while size < self.max_batch_size:  # then, optionally, wait a little for company
                 timeout = deadline - loop.time()
                 if timeout <= 0:
                     break

@@ -17,7 +17,7 @@ from tuneforge.types import Prediction
 class EchoModel:
     """Labels a text by its length parity; enough to exercise the API without a network."""
 
-    def predict(self, texts):
+    def predict(self, texts, batch_size=64):
         return [
             Prediction(label="even" if len(t) % 2 == 0 else "odd", probabilities={"even": 0.5, "odd": 0.5})
             for t in texts
