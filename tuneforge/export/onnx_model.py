@@ -39,16 +39,24 @@ def quantize_int8(src: Path, dst: Path) -> None:
     """Dynamic int8 quantisation: the weights of MatMul/Gemm nodes with a constant weight operand,
     per output channel; activations are quantised on the fly. Embeddings and the attention score
     products stay in float."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(src),
-        str(dst),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul", "Gemm"],
-        extra_options={"MatMulConstBOnly": True},
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs generic advice at WARNING on the root logger
+    try:
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            extra_options={"MatMulConstBOnly": True},
+        )
+    finally:
+        root.setLevel(level)
 
 
 class OnnxTaskModel(nn.Module):
