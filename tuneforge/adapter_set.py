@@ -22,8 +22,7 @@ import torch
 from safetensors.torch import load_file
 
 from .errors import ConfigError
-from .export.bundle import load_bundle, read_meta
-from .methods import get_method
+from .export.bundle import load_bundle, method_of, read_meta
 from .methods.base import ADAPTER_FILE, HEAD_FILE
 from .methods.peft_base import PeftMethod
 from .models.tasks import get_task
@@ -54,7 +53,7 @@ class AdapterSet:
         self._lock = threading.Lock()
         model, task, tokenizer, _ = load_bundle(dirs[first])
         self.model = model
-        method = get_method(ref["method"]["name"], {k: v for k, v in ref["method"].items() if k != "name"})
+        method = method_of(ref)
         self._peft = isinstance(method, PeftMethod)
         self._heads: dict[str, torch.nn.Module] = {first: model.head}
         self._virtual: dict[str, int] = {first: model.virtual_tokens}
@@ -74,9 +73,7 @@ class AdapterSet:
         self.activate(first)
 
     def _add(self, name: str, meta: dict[str, Any], folder: Path, own: set[str], ref: dict[str, Any]) -> None:
-        m_method = get_method(
-            meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"}
-        )
+        m_method = method_of(meta)
         if self._peft:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

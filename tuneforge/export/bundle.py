@@ -51,7 +51,7 @@ def _hf_config(model: TaskModel, meta: dict[str, Any]) -> dict[str, Any]:
 
 def save_bundle(out: Path, model: TaskModel, tokenizer: Any, meta: dict[str, Any]) -> None:
     """Write ``out`` completely or not at all (a temporary folder renamed at the end)."""
-    method = _method(meta)
+    method = method_of(meta)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -69,7 +69,8 @@ def save_bundle(out: Path, model: TaskModel, tokenizer: Any, meta: dict[str, Any
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _method(meta: dict[str, Any]):
+def method_of(meta: dict[str, Any]):
+    """The method object a model folder's ``tuneforge.json`` names, with its saved options."""
     return get_method(meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"})
 
 
@@ -104,7 +105,7 @@ def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
         from .onnx_model import OnnxTaskModel
 
         return OnnxTaskModel(model_dir / "model.onnx"), task, tokenizer, meta
-    method = _method(meta)
+    method = method_of(meta)
     config = None
     if method.saves_full_model:  # the folder has every weight: build from its config, no base needed
         config = AutoConfig.from_pretrained(str(model_dir))

@@ -16,9 +16,8 @@ from typing import Any
 from ..data.split import subsample
 from ..errors import ConfigError, RunError
 from ..io import atomic_write_json
-from ..methods import get_method
 from ..types import Example
-from .bundle import META, load_bundle, read_meta, save_bundle
+from .bundle import META, load_bundle, method_of, read_meta, save_bundle
 from .onnx_model import quantize_int8, to_onnx
 from .parity import Parity, compare
 
@@ -88,7 +87,7 @@ def export_run(
 
 
 def _build(fmt: str, model: Any, tokenizer: Any, meta: dict[str, Any], model_dir: Path, stage: Path) -> None:
-    method = get_method(meta["method"]["name"], {k: v for k, v in meta["method"].items() if k != "name"})
+    method = method_of(meta)
     if fmt == "hf":
         shutil.copytree(model_dir, stage)
         return

@@ -54,15 +54,6 @@ class PeftMethod(Method):
         model.virtual_tokens = self.extra_positions()
         load_head(model, folder)
 
-    def load(self, model: TaskModel, out: Path) -> None:
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        result = set_peft_model_state_dict(model.backbone, load_file(str(out / "adapter_model.safetensors")))
-        if getattr(result, "unexpected_keys", None):
-            raise ConfigError(f"adapter weights do not fit the model: {result.unexpected_keys[:5]}")
-        load_head(model, out)
-
     def merge(self, model: TaskModel) -> TaskModel:
         if not self.can_merge:
             return super().merge(model)
