@@ -22,6 +22,73 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+CheckMode = Literal["off", "warn", "fix", "fail"]
+
+
+class QualityConfig(_Strict):
+    """The data-quality gate: each check is ``off``, ``warn`` (report only), ``fix`` (repair or remove,
+    every change recorded) or ``fail`` (stop with a DataError naming the rows). See docs/data-quality.md."""
+
+    enabled: bool = Field(True, description="run the gate before training")
+    normalize: CheckMode = Field("fix", description="Unicode NFKC, control characters, runs of whitespace")
+    empty: CheckMode = Field("fix", description="texts that are empty after normalisation")
+    too_short: CheckMode = Field("warn", description="texts with fewer than min_chars characters")
+    min_chars: int = Field(2, ge=1)
+    too_long: CheckMode = Field("warn", description="texts longer than model.max_length backbone tokens")
+    duplicates: CheckMode = Field("fix", description="exact duplicates inside a split (same text, label)")
+    near_duplicates: CheckMode = Field("warn", description="MinHash over character n-grams")
+    near_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard similarity of a near pair")
+    near_embeddings: bool = Field(False, description="also pair texts by backbone embedding cosine")
+    embedding_threshold: float = Field(0.97, gt=0.0, le=1.0)
+    conflicts: CheckMode = Field("fix", description="one text with different labels in a split")
+    leakage: CheckMode = Field("fix", description="validation/test texts also in train (exact and near)")
+    labels: CheckMode = Field("fix", description="case/whitespace/near-miss label spellings")
+    unknown_labels: CheckMode = Field("fail", description="evaluation labels absent from training")
+    rare_classes: CheckMode = Field("warn", description="classes with fewer than min_class_examples")
+    min_class_examples: int = Field(5, ge=1)
+    bio: CheckMode = Field("fix", description="NER: I- without B-, type change inside an entity")
+    coverage: CheckMode = Field("warn", description="share of [UNK] tokens of the backbone's tokenizer")
+    max_unknown_share: float = Field(0.01, ge=0.0, le=1.0)
+    label_noise: CheckMode = Field(
+        "off", description="out-of-fold probe flags likely mislabelled rows (warn: listed, never dropped)"
+    )
+    noise_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="flag when p(given label) is below")
+
+    @field_validator(
+        "normalize",
+        "empty",
+        "too_short",
+        "too_long",
+        "duplicates",
+        "near_duplicates",
+        "conflicts",
+        "leakage",
+        "labels",
+        "unknown_labels",
+        "rare_classes",
+        "bio",
+        "coverage",
+        "label_noise",
+        mode="before",
+    )
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML reads a bare `off` as False
+
+
+class AugmentConfig(_Strict):
+    """Label-preserving augmentation of the training split (seeded). See docs/data-quality.md."""
+
+    enabled: bool = False
+    operations: list[Literal["swap", "delete", "insert", "synonym", "typo", "mention"]] = Field(
+        default_factory=lambda: ["swap", "delete", "synonym", "typo"],
+        description="mention (NER only): swap entity mentions of the same type across sentences",
+    )
+    copies: int = Field(1, ge=1, le=20, description="augmented copies per training example")
+    rate: float = Field(0.1, gt=0.0, le=0.5, description="share of tokens an operation touches")
+    seed: int | None = Field(None, description="default: train.seed")
+
+
 class DataConfig(_Strict):
     train: str = Field(description="training file (csv, tsv, jsonl, conll, bmes)")
     validation: str | None = Field(None, description="validation file; default: hold out part of train")
@@ -35,6 +102,17 @@ class DataConfig(_Strict):
     encoding: str = Field("auto", description="file encoding; auto detects UTF-8/UTF-16/GB18030/...")
     validation_fraction: float = Field(0.1, gt=0.0, lt=0.5)
     max_train_examples: int | None = Field(None, gt=0, description="use a seeded subset of train")
+    test_fraction: float = Field(
+        0.0, ge=0.0, lt=0.5, description="hold out a test split of train when data.test is not given"
+    )
+    group_column: str | None = Field(
+        None, description="keep rows sharing this column's value in one split (e.g. a document id)"
+    )
+    splits_file: str | None = Field(
+        None, description="reuse the split indices of an earlier run (its splits.json) exactly"
+    )
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
 
 class MethodConfig(BaseModel):
