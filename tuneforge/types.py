@@ -23,6 +23,7 @@ class Example:
     source: str = ""
     line: int = 0
     spans: tuple[tuple[int, int], ...] | None = None  # token character offsets, when not sep-joined
+    group: str | None = None  # e.g. a document id: rows of one group stay in one split
 
     def token_offsets(self) -> list[tuple[int, int]]:
         """Character (start, end) of each token inside ``text``."""
