@@ -65,6 +65,7 @@ class _Opts:
     label_separator: str = "|"
     require_labels: bool = True
     read_tags: bool = True
+    group_column: str | None = None
 
     def err(
         self, line: int | None, msg: str, hint: str | None = None, column: str | None = None
@@ -92,11 +93,17 @@ def read_examples(
     label_separator: str = "|",
     encoding: str = "auto",
     require_labels: bool = True,
+    group_column: str | None = None,
 ) -> list[Example]:
-    """Read labelled examples for ``task`` ("classification", "multilabel" or "ner") from ``path``."""
+    """Read labelled examples for ``task`` ("classification", "multilabel" or "ner") from ``path``.
+
+    ``group_column`` (csv/tsv/jsonl) fills ``Example.group``, e.g. a document id, so that splits keep a
+    group's rows together; CoNLL files get ``doc-<n>`` groups from their ``-DOCSTART-`` lines.
+    """
     o = _Opts(
         str(path), task, text_column, label_column, token_column, tag_column, label_separator, require_labels
     )
+    o = replace(o, group_column=group_column)
     if task not in TASKS:
         hint = f"use one of: {', '.join(TASKS)}.{did_you_mean(task, TASKS)}"
         raise o.err(None, f"unknown task {task!r}", hint)
@@ -105,6 +112,9 @@ def read_examples(
     if fmt != "jsonl" and (fmt in ("conll", "bmes")) != (task == "ner"):
         wanted = "conll, bmes or jsonl" if task == "ner" else "csv, tsv, jsonl or txt"
         raise o.err(None, f"format {fmt!r} cannot hold {task} data", f"use {wanted}, or check data.task")
+    if group_column is not None and fmt not in ("csv", "tsv", "jsonl"):
+        hint = "CoNLL files get one group per -DOCSTART- document by themselves; remove data.group_column"
+        raise o.err(None, f"format {fmt!r} has no named columns for group_column {group_column!r}", hint)
     return _nonempty(_READERS[fmt](text, o), o)
 
 
@@ -210,6 +220,7 @@ def _read_delimited(text: str, o: _Opts, delimiter: str) -> list[Example]:
         raise o.err(hline, "has a header row but no examples", "add rows below the header")
     ti = _column(names, o.text_column, TEXT_CANDIDATES, "text", o, hline, required=True)
     li = _column(names, o.label_column, LABEL_CANDIDATES, "label", o, hline, required=o.require_labels)
+    gi = _column(names, o.group_column, (), "group", o, hline, required=True) if o.group_column else None
     if delimiter == ",":
         hint = "a field that contains a comma, a quote or a line break must be in double quotes"
     else:
@@ -221,7 +232,8 @@ def _read_delimited(text: str, o: _Opts, delimiter: str) -> list[Example]:
         if not row[ti].strip():
             raise o.err(line, "empty text", "fill in the text or delete the row", names[ti])
         label = _label(row[li], o, line, names[li]) if li is not None else None
-        out.append(Example(text=row[ti], label=label, source=o.file, line=line))
+        group = (row[gi].strip() or None) if gi is not None else None
+        out.append(Example(text=row[ti], label=label, source=o.file, line=line, group=group))
     return out
 
 
@@ -369,7 +381,26 @@ def _json_example(obj: dict[str, Any], no: int, o: _Opts) -> Example:
         raise o.err(no, "empty text", "fill in the text or delete the line", tkey)
     lkey = _json_key(obj, o.label_column, LABEL_CANDIDATES, "label", no, o)
     label = _json_label(obj[lkey], no, o, lkey) if lkey is not None and o.read_tags else None
-    return Example(text=text, label=label, source=o.file, line=no)
+    return Example(text=text, label=label, source=o.file, line=no, group=_json_group(obj, no, o))
+
+
+def _json_group(obj: dict[str, Any], no: int, o: _Opts) -> str | None:
+    """The object's group id (``o.group_column``): a string or number; null means a group of its own."""
+    if o.group_column is None:
+        return None
+    lowered = {k.lower(): k for k in obj}
+    key = lowered.get(o.group_column.lower())
+    if key is None:
+        fields = ", ".join(repr(k) for k in obj) or "none"
+        hint = f"set data.group_column to one of the fields.{did_you_mean(o.group_column, list(obj))}"
+        raise o.err(no, f"no field {o.group_column!r} in the object (fields: {fields})", hint)
+    value = obj[key]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        hint = 'write it like "doc_id": "report-17"'
+        raise o.err(no, f"the group must be a string or a number, not {_json_type(value)}", hint, key)
+    return str(value).strip() or None
 
 
 def _json_label(value: Any, no: int, o: _Opts, key: str) -> Label:
@@ -398,6 +429,7 @@ class _Sentence:
     tokens: list[str]
     tags: list[str] | None
     tag_lines: list[int]
+    group: str | None = None
 
 
 def _json_sentence(obj: dict[str, Any], no: int, o: _Opts) -> _Sentence:
@@ -418,7 +450,7 @@ def _json_sentence(obj: dict[str, Any], no: int, o: _Opts) -> _Sentence:
         )
     if tags is not None and len(tags) != len(tokens):
         raise o.err(no, f"has {len(tokens)} tokens but {len(tags)} tags", "give exactly one tag per token")
-    return _Sentence(no, tokens, tags, [no] * len(tokens))
+    return _Sentence(no, tokens, tags, [no] * len(tokens), _json_group(obj, no, o))
 
 
 def _read_conll(text: str, o: _Opts) -> list[Example]:
@@ -427,13 +459,18 @@ def _read_conll(text: str, o: _Opts) -> list[Example]:
     with_tags = o.read_tags and (o.require_labels or next(widths, 0) >= 2)
     sentences: list[_Sentence] = []
     rows: list[tuple[int, list[str]]] = []
+    doc = 0  # -DOCSTART- lines seen so far: sentences of document n get group "doc-<n>"
+    docstart = any(line.split()[:1] == ["-DOCSTART-"] for line in lines)
     for no, raw in enumerate([*lines, ""], 1):
         cols = raw.split()
         if cols and cols[0] != "-DOCSTART-":
             rows.append((no, cols))
-        elif rows:
+            continue
+        if rows:
             sentences.append(_conll_sentence(rows, o, with_tags))
+            sentences[-1].group = f"doc-{doc}" if docstart else None
             rows = []
+        doc += bool(cols)
     return _finish_ner(sentences, o)
 
 
@@ -501,6 +538,7 @@ def _finish_ner(sentences: list[_Sentence], o: _Opts) -> list[Example]:
             sep=sep,
             source=o.file,
             line=s.line,
+            group=s.group,
         )
         for s in sentences
     ]
