@@ -340,6 +340,53 @@ def data_demo_cmd(
         out.print(f"{split}: {path}")
 
 
+@data_app.command("augment")
+def data_augment_cmd(
+    file: Annotated[Path, typer.Argument(help="labelled file (csv, tsv, jsonl, txt, conll, bmes)")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="file to write; format from its extension")],
+    task: Annotated[str, typer.Option(help="classification, multilabel or ner")] = "classification",
+    ops: Annotated[
+        str, typer.Option(help="comma-separated: swap, delete, insert, synonym, typo, mention (ner)")
+    ] = "swap,delete,synonym,typo",
+    copies: Annotated[int, typer.Option(help="augmented copies per example (1-20)")] = 1,
+    rate: Annotated[float, typer.Option(help="share of tokens one operation touches (0-0.5]")] = 0.1,
+    seed: Annotated[int, typer.Option()] = 0,
+    backbone: Annotated[str, typer.Option(help="synonyms from this backbone's embeddings")] = "minilm-l6",
+    format: Annotated[
+        str, typer.Option(help="input format: auto, csv, tsv, jsonl, txt, conll, bmes")
+    ] = "auto",
+    only_new: Annotated[bool, typer.Option("--only-new", help="write only the augmented rows")] = False,
+) -> None:
+    """Write FILE's rows followed by label-preserving augmented copies (seeded); see docs/augmentation.md."""
+    from pydantic import ValidationError
+
+    from .config import AugmentConfig
+    from .data.augment import SynonymSource, augment_with_operations, check_operations
+    from .data.readers import read_examples
+    from .data.writers import write_examples
+    from .errors import ConfigError
+
+    names = [op.strip() for op in ops.split(",") if op.strip()]
+    check_operations(names, task)
+    try:
+        config = AugmentConfig(enabled=True, operations=names, copies=copies, rate=rate, seed=seed)
+    except ValidationError as e:
+        problems = "; ".join(f"--{'-'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+        raise ConfigError(problems) from None
+    examples = read_examples(file, task=task, format=format)
+    synonyms = SynonymSource.from_backbone(backbone) if {"synonym", "insert"} & set(names) else None
+    made = augment_with_operations(examples, config, task=task, seed=seed, synonyms=synonyms)
+    rows = [ex for ex, _ in made] if only_new else [*examples, *(ex for ex, _ in made)]
+    write_examples(output, rows, task)
+    counts = {name: sum(op == name for _, op in made) for name in dict.fromkeys(names)}
+    shown = ", ".join(f"{name} {n}" for name, n in counts.items())
+    out.print(
+        f"{len(examples)} rows in, {len(made)} added ({shown}); wrote {len(rows)} rows to {output}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("version")
 def version_cmd() -> None:
     """Print the versions of tuneforge and the libraries it is tested with."""

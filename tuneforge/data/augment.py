@@ -72,7 +72,7 @@ def check_operations(operations: Sequence[str], task: str) -> None:
     if "mention" in operations and task != "ner":
         raise ConfigError(
             f"augmentation operation 'mention' swaps entity mentions and needs task ner, not {task!r}; "
-            "remove it from data.augment.operations"
+            "remove it from the operations (data.augment.operations, or --ops)"
         )
 
 
