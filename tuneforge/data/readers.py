@@ -98,7 +98,8 @@ def read_examples(
     """Read labelled examples for ``task`` ("classification", "multilabel" or "ner") from ``path``.
 
     ``group_column`` (csv/tsv/jsonl) fills ``Example.group``, e.g. a document id, so that splits keep a
-    group's rows together; CoNLL files get ``doc-<n>`` groups from their ``-DOCSTART-`` lines.
+    group's rows together; CoNLL files with two or more ``-DOCSTART-`` lines get ``doc-<n>`` groups
+    (a single document gives no grouping: its sentences are split like ungrouped rows).
     """
     o = _Opts(
         str(path), task, text_column, label_column, token_column, tag_column, label_separator, require_labels
@@ -460,7 +461,7 @@ def _read_conll(text: str, o: _Opts) -> list[Example]:
     sentences: list[_Sentence] = []
     rows: list[tuple[int, list[str]]] = []
     doc = 0  # -DOCSTART- lines seen so far: sentences of document n get group "doc-<n>"
-    docstart = any(line.split()[:1] == ["-DOCSTART-"] for line in lines)
+    docstart = sum(line.split()[:1] == ["-DOCSTART-"] for line in lines) >= 2
     for no, raw in enumerate([*lines, ""], 1):
         cols = raw.split()
         if cols and cols[0] != "-DOCSTART-":

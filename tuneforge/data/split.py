@@ -231,13 +231,16 @@ def save_split_indices(
 ) -> Path:
     """Write ``plan`` (split name -> row indices) atomically as JSON, with ``files`` (e.g. ``{"source":
     "data.csv"}``) and, given the ``examples`` the indices refer to, their count and :func:`rows_hash`."""
-    from ..io import atomic_write_json
+    from ..io import atomic_write_text
 
     record: dict[str, Any] = {"format": FORMAT, "files": {k: str(v) for k, v in files.items()}}
     if examples is not None:
         record["rows"] = {"count": len(examples), "sha256": rows_hash(examples)}
-    record["splits"] = {name: [int(i) for i in rows] for name, rows in plan.items()}
-    atomic_write_json(path, record)
+    head = json.dumps(record, indent=2, ensure_ascii=False)[:-2]  # without the closing "\n}"
+    lists = ",\n".join(
+        f"    {json.dumps(name)}: {json.dumps([int(i) for i in rows])}" for name, rows in plan.items()
+    )
+    atomic_write_text(path, f'{head},\n  "splits": {{\n{lists}\n  }}\n}}\n')  # one line per split
     return Path(path)
 
 
@@ -279,3 +282,53 @@ def _read_record(path: Path) -> dict[str, Any]:
     if not valid:
         raise DataError("'splits' must map split names to lists of row indices", file=str(path), hint=hint)
     return record
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+_EXT = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "conll": ".conll"}
+
+
+def split_file(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    task: str,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.0,
+    k: int | None = None,
+    group_column: str | None = None,
+    seed: int = 0,
+    format: str = "auto",
+) -> dict[str, list[Example]]:
+    """Split a labelled file: writes ``OUT/train.*``, ``validation.*`` (and ``test.*`` when
+    ``test_fraction`` > 0), or ``OUT/fold-<i>/train.*, validation.*`` for ``k`` folds, in the input's
+    format, plus ``OUT/splits.json``. Returns the examples of each written split by its name."""
+    from .readers import detect_format, read_examples
+    from .writers import write_examples
+
+    examples = read_examples(path, task=task, format=format, group_column=group_column)
+    fmt = detect_format(path) if format == "auto" else format
+    fmt = {"bmes": "conll", "txt": "csv"}.get(fmt, fmt)
+    if k is not None:
+        folds = kfold(examples, k, seed=seed)
+        plan = {f"fold-{i}/{name}": idx for i, pair in enumerate(folds, 1) for name, idx in zip(("train", "validation"), pair, strict=True)}  # fmt: skip
+    else:
+        plan = plan_splits(
+            examples, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+        )
+        plan = {name: idx for name, idx in plan.items() if name != "test" or test_fraction > 0}
+    out_dir = Path(out_dir)
+    for name, idx in plan.items():
+        rows = [examples[i] for i in idx]
+        write_examples(out_dir / f"{name}{_EXT[fmt]}", rows, task, fmt, group_column=group_column)
+    save_split_indices(out_dir / "splits.json", plan, {"source": str(path)}, examples=examples)
+    return {name: [examples[i] for i in idx] for name, idx in plan.items()}
+
+
+def distribution(examples: Sequence[Example]) -> Counter[str]:
+    """Rows with each label (NER: sentences with each entity type; ``(none)``: no label or entity)."""
+    counts: Counter[str] = Counter()
+    for ex in examples:
+        counts.update(label_set(ex) or {"(none)"})
+    return counts

@@ -224,6 +224,9 @@ def test_readers_fill_groups(tmp_path: Path) -> None:
     plain = tmp_path / "b.conll"
     plain.write_text("EU B-ORG\n\nBonn B-LOC\n")
     assert [e.group for e in read_examples(plain, task="ner")] == [None, None]
+    one_doc = tmp_path / "c.conll"
+    one_doc.write_text("-DOCSTART- O\n\nEU B-ORG\n\nBonn B-LOC\n")  # one document: nothing to keep together
+    assert [e.group for e in read_examples(one_doc, task="ner")] == [None, None]
 
 
 def test_missing_group_column_is_a_data_error(tmp_path: Path) -> None:
