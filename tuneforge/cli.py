@@ -24,6 +24,10 @@ models_app = typer.Typer(no_args_is_help=True, help="The backbones tuneforge can
 app.add_typer(models_app, name="models")
 bench_app = typer.Typer(no_args_is_help=True, help="Measure choices on your own data.")
 app.add_typer(bench_app, name="bench")
+label_app = typer.Typer(
+    no_args_is_help=True, help="Labelling: suggest texts to annotate, import and export annotations."
+)
+app.add_typer(label_app, name="label")
 err = Console(stderr=True)
 out = Console()
 
@@ -411,3 +415,112 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+@data_app.command("split")
+def data_split_cmd(
+    file: Annotated[Path, typer.Argument(help="labelled file to split")],
+    task: Annotated[str, typer.Option(help="classification, multilabel or ner")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the split files and splits.json")],
+    validation: Annotated[float, typer.Option(help="share of rows held out for validation")] = 0.1,
+    test: Annotated[float, typer.Option(help="share of rows held out for test (0: no test file)")] = 0.0,
+    k_fold: Annotated[int | None, typer.Option(help="write K folds instead (fold-1/ ... fold-K/)")] = None,
+    group_column: Annotated[
+        str | None, typer.Option(help="rows sharing this column's value stay in one split")
+    ] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    format: Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, conll, bmes, txt")] = "auto",
+) -> None:
+    """Split FILE into stratified (and group-aware) train/validation/test files or k folds."""
+    from rich.table import Table
+
+    from .data.split import distribution, split_file
+
+    splits = split_file(
+        file, out_dir, task=task, validation_fraction=validation, test_fraction=test, k=k_fold,
+        group_column=group_column, seed=seed, format=format,
+    )  # fmt: skip
+    counts = {name: distribution(rows) for name, rows in splits.items()}
+    table = Table("label", *splits)
+    table.add_row("[bold]rows[/bold]", *(str(len(rows)) for rows in splits.values()))
+    for label in sorted(set().union(*counts.values())):
+        cells = [
+            f"{counts[n][label]} ({100 * counts[n][label] / max(len(splits[n]), 1):.0f}%)" for n in splits
+        ]
+        table.add_row(label, *cells)
+    out.print(table)
+    out.print(f"wrote {len(splits)} files and splits.json to {out_dir}")
+
+
+@label_app.command("suggest")
+def label_suggest_cmd(
+    run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
+    pool: Annotated[Path, typer.Option(help="unlabelled texts (csv/tsv/jsonl/conll/text lines)")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="file for the ranked examples")],
+    strategy: Annotated[str, typer.Option(help="entropy, margin or least_confident")] = "entropy",
+    top: Annotated[int, typer.Option(min=1, help="how many examples to suggest")] = 100,
+    format: Annotated[str, typer.Option(help="csv, labelstudio or doccano")] = "csv",
+    text_column: Annotated[str, typer.Option(help="column with the text (csv/tsv/jsonl)")] = "auto",
+) -> None:
+    """Rank unlabelled texts by the model's uncertainty and write the top ones for annotation, with the
+    model's prediction as a pre-annotation."""
+    from .data.labeling import suggest, write_suggestions
+    from .data.readers import read_texts
+    from .predictor import Predictor
+
+    predictor = Predictor(run)
+    task = predictor.task.name
+    rows = suggest(predictor, read_texts(pool, text_column=text_column), strategy=strategy, top=top)
+    labels = sorted({t[2:] for t in predictor.labels if t != "O"}) if task == "ner" else predictor.labels
+    files = write_suggestions(output, rows, format, labels, task, model_version=Path(run).name)
+    scores = f"{rows[-1]['score']:.3f} to {rows[0]['score']:.3f}" if rows else "-"
+    out.print(f"wrote {len(rows)} examples ranked by {strategy} (scores {scores}) to {files[0]}")
+    if len(files) > 1:
+        out.print(f"Label Studio labeling config: {files[1]}")
+
+
+@label_app.command("import")
+def label_import_cmd(
+    file: Annotated[Path, typer.Argument(help="annotation export (Label Studio JSON or Doccano JSONL)")],
+    format: Annotated[str, typer.Option(help="labelstudio or doccano")],
+    task: Annotated[str, typer.Option(help="classification, multilabel or ner")],
+    into: Annotated[Path, typer.Option(help="training file the annotations are added to")],
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="merged file (default: rewrite --into)")
+    ] = None,
+    allow_new_labels: Annotated[bool, typer.Option(help="accept labels the training file lacks")] = False,
+    keep_empty: Annotated[
+        bool, typer.Option(help="Doccano NER: keep texts without spans as sentences without entities")
+    ] = False,
+    label_separator: Annotated[str, typer.Option(help="multi-label separator inside one cell")] = "|",
+) -> None:
+    """Check annotations against the training file's labels and merge the new texts into it."""
+    from .data.labeling import import_annotations
+
+    c = import_annotations(
+        file, format, task, into, output, allow_new_labels=allow_new_labels, keep_empty=keep_empty,
+        label_separator=label_separator,
+    )  # fmt: skip
+    out.print(
+        f"added {c['added']} examples; skipped {c['already_present']} already in {into.name}, "
+        f"{c['duplicates']} repeated, {c['skipped']} skipped in the tool, {c['unannotated']} unannotated"
+        + (f", {c['ignored_results']} other result items ignored" if c["ignored_results"] else "")
+    )
+    if c["dropped_columns"]:
+        out.print(f"note: {', '.join(c['dropped_columns'])} of {into.name} are not in the merged file")
+    out.print(f"wrote {c['total']} examples to {c['out']}")
+
+
+@label_app.command("export")
+def label_export_cmd(
+    file: Annotated[Path, typer.Argument(help="labelled file (csv/tsv/jsonl/conll/bmes/txt)")],
+    format: Annotated[str, typer.Option(help="labelstudio or doccano")],
+    task: Annotated[str, typer.Option(help="classification, multilabel or ner")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="file to write")],
+    label_separator: Annotated[str, typer.Option(help="multi-label separator inside one cell")] = "|",
+) -> None:
+    """Convert a labelled file to Label Studio tasks or Doccano JSONL, annotations included."""
+    from .data.labeling import export_annotations
+
+    n = export_annotations(file, format, task, output, label_separator=label_separator)
+    out.print(f"wrote {n} annotated examples to {output}")
+
+
