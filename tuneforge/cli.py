@@ -391,30 +391,6 @@ def data_augment_cmd(
     )
 
 
-@app.command("version")
-def version_cmd() -> None:
-    """Print the versions of tuneforge and the libraries it is tested with."""
-    import torch
-    import transformers
-
-    from . import __version__
-
-    out.print(f"tuneforge {__version__} (torch {torch.__version__}, transformers {transformers.__version__})")
-
-
-def main() -> None:
-    try:
-        app()
-    except TuneforgeError as e:
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, markup=True, soft_wrap=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted; a run continues where it stopped with `tuneforge run RECIPE --resume`")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()
 @data_app.command("split")
 def data_split_cmd(
     file: Annotated[Path, typer.Argument(help="labelled file to split")],
@@ -524,3 +500,27 @@ def label_export_cmd(
     out.print(f"wrote {n} annotated examples to {output}")
 
 
+@app.command("version")
+def version_cmd() -> None:
+    """Print the versions of tuneforge and the libraries it is tested with."""
+    import torch
+    import transformers
+
+    from . import __version__
+
+    out.print(f"tuneforge {__version__} (torch {torch.__version__}, transformers {transformers.__version__})")
+
+
+def main() -> None:
+    try:
+        app()
+    except TuneforgeError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; a run continues where it stopped with `tuneforge run RECIPE --resume`")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
