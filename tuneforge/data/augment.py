@@ -32,7 +32,7 @@ from .synonyms import CJK_RE, NEGATIONS, STOP_WORDS, SynonymSource, is_cjk
 __all__ = ["SynonymSource", "augment_examples", "augment_with_operations", "check_operations"]
 
 _ATTEMPTS = 6  # tries per copy before giving up on it (inapplicable operations, duplicates)
-_UNIT_RE = re.compile(f"{CJK_RE.pattern}|[^\\s{CJK_RE.pattern[1:-1]}]+")
+_UNIT_RE = re.compile(f"\\s+|{CJK_RE.pattern}|[^\\s{CJK_RE.pattern[1:-1]}]+")
 _CORE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
@@ -158,7 +158,10 @@ def _draft(ex: Example, task: str) -> _Draft:
     if task == "ner":
         tokens, tags = list(ex.tokens or ()), list(ex.tags or ("O",) * len(ex.tokens or ()))
         return _Draft(tokens, tags, [t != "O" for t in tags])
-    tokens = _UNIT_RE.findall(ex.text) if is_cjk(ex.text) else ex.text.split()
+    if is_cjk(ex.text):  # characters and runs of other text; the whitespace between stays where it is
+        units = _UNIT_RE.findall(ex.text)
+        return _Draft(units, None, [u.isspace() for u in units])
+    tokens = ex.text.split()
     return _Draft(tokens, None, [False] * len(tokens))
 
 
@@ -175,13 +178,15 @@ def _rebuild(ex: Example, draft: _Draft, task: str) -> Example:
 
 
 def _join_units(units: list[str]) -> str:
-    """Words joined by spaces; nothing between a CJK character and its neighbours."""
-    out = ""
-    for i, unit in enumerate(units):
-        if i and not is_cjk(unit) and not is_cjk(units[i - 1]):
-            out += " "
-        out += unit
-    return out
+    """The units concatenated; a space between two adjacent words that are not CJK, runs of whitespace
+    (left by deletions) collapsed to one space."""
+    out: list[str] = []
+    for unit in units:
+        prev = out[-1] if out else " "
+        if not (unit.isspace() or prev.isspace() or is_cjk(unit) or is_cjk(prev)):
+            out.append(" ")
+        out.append(unit)
+    return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
 def _how_many(n: int, rate: float) -> int:
@@ -204,7 +209,7 @@ def _swap(d: _Draft, rng: random.Random, rate: float, syn: SynonymSource | None,
 
 def _delete(d: _Draft, rng: random.Random, rate: float, syn: SynonymSource | None, ctx: dict) -> bool:
     candidates = [i for i in d.free() if d.can_insert_at(i + 1) and d.tokens[i].lower() not in NEGATIONS]
-    room = len(d.tokens) - 1  # never delete every token
+    room = sum(not t.isspace() for t in d.tokens) - 1  # never delete every word
     if not candidates or room < 1:
         return False
     k = min(_how_many(len(d.free()), rate), len(candidates), room)
