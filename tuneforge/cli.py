@@ -330,6 +330,139 @@ def demo_cmd(
     out.print(f"report: {run_dir.path / 'report.md'}")
 
 
+def _gate_inputs(
+    train: Path | None, validation: Path | None, test: Path | None, recipe: Path | None, task: str | None
+) -> tuple[dict, str, dict, dict]:
+    """Files, task, read options and quality settings from a recipe and/or the command line."""
+    files: dict = {"train": train, "validation": validation, "test": test}
+    read: dict = {}
+    quality: dict = {}
+    if recipe is not None:
+        from .config import load_recipe
+
+        r = load_recipe(recipe)
+        d = r.data
+        files = {k: files[k] or getattr(d, k) for k in files}
+        read = {
+            "format": d.format,
+            "text_column": d.text_column,
+            "label_column": d.label_column,
+            "token_column": d.token_column,
+            "tag_column": d.tag_column,
+            "label_separator": d.label_separator,
+            "encoding": d.encoding,
+        }
+        quality = d.quality.model_dump()
+        task = task or r.task
+    return files, task or "classification", read, quality
+
+
+def _print_gate(result, folder: Path) -> None:
+    from rich.table import Table
+
+    table = Table("check", "mode", "found", "removed", "changed", title="data quality")
+    cfg = result.stats.get("_config")
+    for check, c in result.ledger.counts().items():
+        mode = str(getattr(cfg, check, ""))
+        table.add_row(check, mode, *(str(c.get(k, 0)) for k in ("found", "removed", "changed")))
+    out.print(table if result.ledger.counts() else "data quality: no problems found")
+    for name, s in result.stats["splits"].items():
+        out.print(f"{name}: {s['rows_in']} rows in, {s['rows_out']} kept, {len(s['labels'])} labels")
+    out.print(f"report: {folder / 'data_report.md'} (also .json, .html)", highlight=False, soft_wrap=True)
+
+
+_TRAIN_ARG = Annotated[Path | None, typer.Argument(help="training file (or give --recipe)")]
+_VALID_OPT = Annotated[Path | None, typer.Option("--validation", help="validation file")]
+_TEST_OPT = Annotated[Path | None, typer.Option("--test", help="test file")]
+_RECIPE_OPT = Annotated[
+    Path | None, typer.Option("--recipe", help="take files, columns and data.quality from a recipe")
+]
+_TASK_OPT = Annotated[str | None, typer.Option(help="classification, multilabel or ner")]
+_CHECK_OPT = Annotated[
+    list[str] | None, typer.Option("--check", help="name=mode (off/warn/fix/fail), e.g. near_duplicates=fix")
+]
+_NOISE_OPT = Annotated[
+    bool,
+    typer.Option("--label-noise/--no-label-noise", help="flag likely mislabelled rows (needs the backbone)"),
+]
+_BACKBONE_OPT = Annotated[
+    str, typer.Option(help="backbone for coverage, lengths and label noise; none: skip those checks")
+]
+
+
+@data_app.command("inspect")
+def data_inspect_cmd(
+    train: _TRAIN_ARG = None,
+    validation: _VALID_OPT = None,
+    test: _TEST_OPT = None,
+    recipe: _RECIPE_OPT = None,
+    task: _TASK_OPT = None,
+    check: _CHECK_OPT = None,
+    label_noise: _NOISE_OPT = True,
+    backbone: _BACKBONE_OPT = "minilm-l6",
+    max_length: Annotated[int, typer.Option(help="length limit in backbone tokens")] = 128,
+    output: Annotated[Path, typer.Option("--out", "-o", help="folder for the data report")] = Path(
+        "data_report"
+    ),
+) -> None:
+    """Check labelled files for problems (report only; nothing is changed). See docs/data-quality.md."""
+    from .data.inspect import inspect_data
+
+    files, task_name, read, quality = _gate_inputs(train, validation, test, recipe, task)
+    checks = [f"label_noise={'warn' if label_noise else 'off'}", *(check or [])]
+    result = inspect_data(
+        files,
+        task=task_name,
+        quality=quality,
+        checks=checks,
+        backbone=backbone,
+        max_length=max_length,
+        **read,
+    )
+    result.write(output, title="Data report")
+    _print_gate(result, output)
+
+
+@data_app.command("clean")
+def data_clean_cmd(
+    train: _TRAIN_ARG = None,
+    output: Annotated[Path, typer.Option("--out", "-o", help="folder for the cleaned files")] = Path(
+        "cleaned"
+    ),
+    validation: _VALID_OPT = None,
+    test: _TEST_OPT = None,
+    recipe: _RECIPE_OPT = None,
+    task: _TASK_OPT = None,
+    check: _CHECK_OPT = None,
+    label_noise: _NOISE_OPT = True,
+    backbone: _BACKBONE_OPT = "minilm-l6",
+    max_length: Annotated[int, typer.Option(help="length limit in backbone tokens")] = 128,
+    force: Annotated[bool, typer.Option(help="replace a non-empty --out folder")] = False,
+) -> None:
+    """Write cleaned copies of the files plus removed.jsonl, changed.jsonl and the data report."""
+    from .data.inspect import clean_data
+
+    files, task_name, read, quality = _gate_inputs(train, validation, test, recipe, task)
+    checks = [f"label_noise={'warn' if label_noise else 'off'}", *(check or [])]
+    result, written = clean_data(
+        files,
+        output,
+        task=task_name,
+        force=force,
+        quality=quality,
+        checks=checks,
+        backbone=backbone,
+        max_length=max_length,
+        **read,
+    )
+    _print_gate(result, output)
+    for name, path in written.items():
+        out.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    out.print(
+        f"removed rows: {output / 'removed.jsonl'}; changed rows: {output / 'changed.jsonl'}", highlight=False
+    )
+
+
 @data_app.command("demo")
 def data_demo_cmd(
     out_dir: Annotated[Path, typer.Argument(help="folder for train/validation/test files")],

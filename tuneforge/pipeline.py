@@ -14,8 +14,8 @@ import torch
 
 from . import __version__
 from .config import Recipe, load_recipe, save_recipe
-from .data.readers import read_examples
-from .data.split import holdout, subsample
+from .data.quality import BackboneInfo
+from .data.stage import prepare_data
 from .errors import ConfigError, DataError, did_you_mean
 from .evaluate.metrics import evaluate_predictions
 from .evaluate.report import write_report
@@ -58,46 +58,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _read(recipe: Recipe, path: str | None, require_labels: bool = True) -> list[Example]:
-    if path is None:
-        return []
-    d = recipe.data
-    return read_examples(
-        path,
-        task=recipe.task,
-        format=d.format,
-        text_column=d.text_column,
-        label_column=d.label_column,
-        token_column=d.token_column,
-        tag_column=d.tag_column,
-        label_separator=d.label_separator,
-        encoding=d.encoding,
-        require_labels=require_labels,
-    )
-
-
 def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
-    """Train / validation / test examples; validation held out of train when not given."""
-    train = _read(recipe, recipe.data.train)
-    record: dict[str, Any] = {"train_file": recipe.data.train}
-    if recipe.data.max_train_examples:
-        keep = subsample(len(train), recipe.data.max_train_examples, recipe.train.seed)
-        train = [train[i] for i in keep]
-        record["train_subset"] = keep
-    if recipe.data.validation:
-        validation = _read(recipe, recipe.data.validation)
-    else:
-        tr, va = holdout(train, recipe.data.validation_fraction, recipe.train.seed)
-        if not va:
-            raise DataError(
-                "too few training examples to hold out a validation split",
-                file=recipe.data.train,
-                hint="give data.validation or add examples",
-            )
-        train, validation = [train[i] for i in tr], [train[i] for i in va]
-        record["validation_heldout_from_train"] = va
-    atomic_write_json(run.splits, record)
-    return {"train": train, "validation": validation, "test": _read(recipe, recipe.data.test)}
+    """Train / validation / test examples after the data stage (split, quality gate, augmentation)."""
+    return prepare_data(recipe, run).splits
 
 
 def _class_weights(task: Task, feats: list[dict[str, Any]], n: int, mode: str) -> torch.Tensor | None:
@@ -185,7 +148,10 @@ def run(
             f"train.early_stopping.metric {metric!r} is not a {task.name} metric; choose one of "
             f"{', '.join(task.metrics)}.{did_you_mean(metric, task.metrics)}"
         )
-    splits = load_splits(recipe, run_dir)
+    tokenizer = load_tokenizer(spec)
+    max_length = min(recipe.model.max_length, spec.max_length - method.extra_positions())
+    data = prepare_data(recipe, run_dir, BackboneInfo(spec, tokenizer, max_length), progress.message)
+    splits = data.splits
     write_manifest(run_dir.path, recipe, device)
     labels = task.label_list(splits["train"])
     if len(labels) < 2 and recipe.task != "ner":
@@ -197,8 +163,6 @@ def run(
         task.check_labels(splits[name], labels)
     label2id = {lab: i for i, lab in enumerate(labels)}
 
-    tokenizer = load_tokenizer(spec)
-    max_length = min(recipe.model.max_length, spec.max_length - method.extra_positions())
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
     cut = sum(len(f["input_ids"]) >= max_length for f in train_feats)
     if cut:

@@ -66,8 +66,13 @@ def _jsonl(examples: Iterable[Example], task: str, extra: str | None) -> str:
 
 
 def _conll(examples: Iterable[Example]) -> str:
-    blocks = []
+    """Sentences separated by blank lines; a ``-DOCSTART-`` line opens each document the reader found
+    (groups ``doc-<n>``), so documents survive a round trip."""
+    blocks, group = [], None
     for ex in examples:
+        if ex.group and ex.group.startswith("doc-") and ex.group != group:
+            blocks.append("-DOCSTART- O\n")
+        group = ex.group
         tags = ex.tags or ("O",) * len(ex.tokens or ())
         blocks.append("".join(f"{tok} {tag}\n" for tok, tag in zip(ex.tokens or (), tags, strict=True)))
     return "\n".join(blocks)

@@ -129,12 +129,12 @@ def parity_examples(
         recipe_path = model_dir.parent / "recipe.yaml"
         if recipe_path.is_file():
             from ..config import load_recipe
-            from ..pipeline import _read
+            from ..data.stage import read_split
 
             recipe = load_recipe(recipe_path)
             for path in (recipe.data.test, recipe.data.validation):
                 if path and Path(path).is_file():
-                    examples, source = _read(recipe, path, require_labels=False), path
+                    examples, source = read_split(recipe, path, require_labels=False), path
                     break
     if not examples:
         examples, source = _random_texts(tokenizer, task, max_examples), "random vocabulary texts"

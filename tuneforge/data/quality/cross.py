@@ -36,7 +36,7 @@ def leakage(gate: Gate, splits: dict[str, list[Example]]) -> dict[str, list[Exam
     drop = {}
     for i, reason in sorted(found.items()):
         gate.report("leakage", "train", train[i], reason, "removed")
-        if gate.mode("leakage") == "fix":
+        if gate.fixing("leakage", "train"):
             drop[i] = ("leakage", reason)
     splits["train"] = gate.drop("train", train, drop)
     return splits
@@ -93,7 +93,7 @@ def coverage_and_length(gate: Gate, splits: dict[str, list[Example]]) -> dict[st
             if n > limit:
                 reason = f"{n} tokens, longer than model.max_length={limit} (the rest is cut off)"
                 gate.report("too_long", name, ex, reason, "removed")
-                if gate.mode("too_long") == "fix" and name == "train":
+                if gate.fixing("too_long", name):
                     drop[i] = ("too_long", reason)
         splits[name] = gate.drop(name, rows, drop)
         gate.stats.setdefault("token_lengths", {})[name] = length_histogram([int(x) for x in stats.lengths])

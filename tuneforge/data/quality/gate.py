@@ -22,6 +22,7 @@ from . import rows as row_checks
 from .ledger import Ledger, fail
 from .stats import split_stats
 
+EVAL_FIXES = frozenset({"normalize", "labels", "unknown_labels", "bio", "rare_classes"})
 _HINTS = {
     "normalize": "normalise the text (NFKC) or let tuneforge do it",
     "empty": "remove empty rows",
@@ -74,11 +75,15 @@ class Gate:
     def mode(self, check: str) -> str:
         return str(getattr(self.cfg, check))
 
+    def fixing(self, check: str, split: str) -> bool:
+        """Whether ``check`` repairs rows of ``split``: evaluation files only get fixes that keep them
+        comparable (normalisation, label spellings, unknown labels, BIO); the rest is reported."""
+        return self.mode(check) == "fix" and (split == "train" or check in EVAL_FIXES)
+
     def report(self, check: str, split: str, ex: Example | None, message: str, action: str) -> None:
-        mode = self.mode(check)
-        if mode == "off":
+        if self.mode(check) == "off":
             return
-        done = action if mode == "fix" or action == "flagged" else "reported"
+        done = action if action == "flagged" or self.fixing(check, split) else "reported"
         self.ledger.find(check, message, ex, split, action=done)
 
     def drop(self, split: str, rows: Sequence[Example], drop: dict[int, tuple[str, str]]) -> list[Example]:

@@ -40,8 +40,28 @@ def entity_counts(examples: Iterable[Example]) -> Counter[str]:
     return counts
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): a swap of neighbours costs 1."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 def _similar(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, label_norm(a), label_norm(b)).ratio()
+    """Similarity of two label spellings; one typo in a short label (``PRE``/``PER``) counts as 0.8."""
+    x, y = label_norm(a), label_norm(b)
+    ratio = difflib.SequenceMatcher(None, x, y).ratio()
+    if min(len(x), len(y)) >= 3 and edit_distance(x, y) == 1:
+        ratio = max(ratio, 0.8)
+    return ratio
 
 
 def spelling_map(counts: Counter[str], *, ratio: float = 0.8, rare_share: float = 0.2) -> dict[str, str]:

@@ -29,7 +29,7 @@ def normalize(gate: Gate, split: str, rows: list[Example]) -> list[Example]:
         if new != ex:
             before, after = (ex.text, new.text)
             gate.report("normalize", split, ex, f"text normalised: {before!r} -> {after!r}", "changed")
-            if gate.mode("normalize") == "fix":
+            if gate.fixing("normalize", split):
                 gate.ledger.change(split, ex, "normalize", "text", before, after)
                 ex = new
         out.append(ex)
@@ -52,7 +52,7 @@ def empty_and_short(gate: Gate, split: str, rows: list[Example]) -> list[Example
             reason = f"text {ex.text!r} has {n} characters (< data.quality.min_chars={gate.cfg.min_chars})"
             gate.report("too_short", split, ex, reason, "removed")
             drop[i] = ("too_short", reason)
-    return gate.drop(split, rows, {i: v for i, v in drop.items() if gate.mode(v[0]) == "fix"})
+    return gate.drop(split, rows, {i: v for i, v in drop.items() if gate.fixing(v[0], split)})
 
 
 def apply_spellings(gate: Gate, split: str, rows: list[Example], mapping: dict[str, str]) -> list[Example]:
@@ -65,7 +65,7 @@ def apply_spellings(gate: Gate, split: str, rows: list[Example], mapping: dict[s
         if bad:
             what = ", ".join(f"{b!r} -> {mapping[b]!r}" for b in bad)
             gate.report("labels", split, ex, f"label spelling {what}", "changed")
-            if gate.mode("labels") == "fix":
+            if gate.fixing("labels", split):
                 new = relabel(ex, mapping)
                 gate.ledger.change(split, ex, "labels", "label", label_key(ex), label_key(new))
                 ex = new
@@ -85,11 +85,11 @@ def unknown_labels(gate: Gate, split: str, rows: list[Example], known: Sequence[
             continue
         msg = f"label(s) {', '.join(map(repr, missing))} not in the training labels"
         gate.report("unknown_labels", split, ex, msg, "changed" if ex.tokens is not None else "removed")
-        if gate.mode("unknown_labels") == "fix" and ex.tokens is not None:
+        if gate.fixing("unknown_labels", split) and ex.tokens is not None:
             tags = tuple("O" if t != "O" and t[2:] in missing else t for t in ex.tags or ())
             gate.ledger.change(split, ex, "unknown_labels", "tags", ex.tags, tags)
             out.append(replace(ex, tags=tags))
-        elif gate.mode("unknown_labels") in ("fix", "warn") and ex.tokens is None:
+        elif gate.fixing("unknown_labels", split) and ex.tokens is None:
             drop[i] = ("unknown_labels", msg + " (cannot be scored)")
             out.append(ex)
         else:
@@ -115,7 +115,7 @@ def bio(gate: Gate, split: str, rows: list[Example]) -> list[Example]:
         if bad:
             where = ", ".join(f"token {i + 1} {ex.tokens[i]!r} {ex.tags[i]}" for i in bad[:3])  # type: ignore[index]
             gate.report("bio", split, ex, f"I- tag without a B- before it: {where}", "changed")
-            if gate.mode("bio") == "fix":
+            if gate.fixing("bio", split):
                 tags = tuple(repair_bio(ex.tags or ()))
                 gate.ledger.change(split, ex, "bio", "tags", ex.tags, tags)
                 ex = replace(ex, tags=tags)
@@ -148,14 +148,14 @@ def duplicates_and_conflicts(gate: Gate, split: str, rows: list[Example]) -> lis
                         "no majority label" if major is None else f"majority {major!r} kept"
                     )
                     gate.report("conflicts", split, rows[i], reason, "removed")
-                    if gate.mode("conflicts") == "fix":
+                    if gate.fixing("conflicts", split):
                         drop[i] = ("conflicts", reason)
         survivors = [i for i in idx if i not in drop]
         for i in survivors[1:]:
             if label_key(rows[i]) == label_key(rows[survivors[0]]):
                 reason = f"duplicate of {rows[survivors[0]].where() or first.where()}"
                 gate.report("duplicates", split, rows[i], reason, "removed")
-                if gate.mode("duplicates") == "fix":
+                if gate.fixing("duplicates", split):
                     drop[i] = ("duplicates", reason)
     return gate.drop(split, rows, drop)
 
@@ -180,6 +180,6 @@ def near_duplicates(gate: Gate, split: str, rows: list[Example]) -> list[Example
             "" if same else f" with a different label {label_key(rows[root])!r}"
         )
         gate.report("near_duplicates", split, rows[i], reason, "removed" if same else "reported")
-        if same and gate.mode("near_duplicates") == "fix":
+        if same and gate.fixing("near_duplicates", split):
             drop[i] = ("near_duplicates", reason)
     return gate.drop(split, rows, drop)
