@@ -23,19 +23,19 @@ def leakage(gate: Gate, splits: dict[str, list[Example]]) -> dict[str, list[Exam
     if not train or not evals:
         return splits
     exact = {dedup_key(ex.text): (name, ex) for name, ex in evals}
-    found: dict[int, str] = {}
+    found: dict[int, tuple[str, Example]] = {}
     for i, ex in enumerate(train):
         hit = exact.get(dedup_key(ex.text))
         if hit:
-            found[i] = f"also in {hit[0]} ({hit[1].where()})"
+            found[i] = (f"also in {hit[0]} ({hit[1].where()})", hit[1])
     texts = [ex.text for ex in train] + [ex.text for _, ex in evals]
     for i, j, sim in near_pairs(texts, gate.cfg.near_threshold):
         if i < len(train) <= j and i not in found:
             name, ex = evals[j - len(train)]
-            found[i] = f"near copy (similarity {sim:.2f}) of {name} row {ex.where()}"
+            found[i] = (f"near copy (similarity {sim:.2f}) of {name} row {ex.where()}", ex)
     drop = {}
-    for i, reason in sorted(found.items()):
-        gate.report("leakage", "train", train[i], reason, "removed")
+    for i, (reason, other) in sorted(found.items()):
+        gate.report("leakage", "train", train[i], reason, "removed", other=other)
         if gate.fixing("leakage", "train"):
             drop[i] = ("leakage", reason)
     splits["train"] = gate.drop("train", train, drop)

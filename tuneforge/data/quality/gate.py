@@ -80,11 +80,22 @@ class Gate:
         comparable (normalisation, label spellings, unknown labels, BIO); the rest is reported."""
         return self.mode(check) == "fix" and (split == "train" or check in EVAL_FIXES)
 
-    def report(self, check: str, split: str, ex: Example | None, message: str, action: str) -> None:
+    def report(
+        self,
+        check: str,
+        split: str,
+        ex: Example | None,
+        message: str,
+        action: str,
+        other: Example | None = None,
+    ) -> None:
+        """Record a finding; ``other`` is the row it relates to (the original of a copy, the test row
+        a training row leaks)."""
         if self.mode(check) == "off":
             return
         done = action if action == "flagged" or self.fixing(check, split) else "reported"
-        self.ledger.find(check, message, ex, split, action=done)
+        detail = {"other": {"file": other.source, "line": other.line}} if other is not None else {}
+        self.ledger.find(check, message, ex, split, action=done, detail=detail)
 
     def drop(self, split: str, rows: Sequence[Example], drop: dict[int, tuple[str, str]]) -> list[Example]:
         return self.ledger.apply(split, rows, drop)

@@ -147,14 +147,14 @@ def duplicates_and_conflicts(gate: Gate, split: str, rows: list[Example]) -> lis
                     reason = f"same text, different labels ({seen}); " + (
                         "no majority label" if major is None else f"majority {major!r} kept"
                     )
-                    gate.report("conflicts", split, rows[i], reason, "removed")
+                    gate.report("conflicts", split, rows[i], reason, "removed", other=first)
                     if gate.fixing("conflicts", split):
                         drop[i] = ("conflicts", reason)
         survivors = [i for i in idx if i not in drop]
         for i in survivors[1:]:
             if label_key(rows[i]) == label_key(rows[survivors[0]]):
                 reason = f"duplicate of {rows[survivors[0]].where() or first.where()}"
-                gate.report("duplicates", split, rows[i], reason, "removed")
+                gate.report("duplicates", split, rows[i], reason, "removed", other=rows[survivors[0]])
                 if gate.fixing("duplicates", split):
                     drop[i] = ("duplicates", reason)
     return gate.drop(split, rows, drop)
@@ -179,7 +179,8 @@ def near_duplicates(gate: Gate, split: str, rows: list[Example]) -> list[Example
         reason = f"near-duplicate (similarity {score:.2f}) of {rows[root].where()}" + (
             "" if same else f" with a different label {label_key(rows[root])!r}"
         )
-        gate.report("near_duplicates", split, rows[i], reason, "removed" if same else "reported")
+        action = "removed" if same else "reported"
+        gate.report("near_duplicates", split, rows[i], reason, action, other=rows[root])
         if same and gate.fixing("near_duplicates", split):
             drop[i] = ("near_duplicates", reason)
     return gate.drop(split, rows, drop)
