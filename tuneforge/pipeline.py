@@ -264,6 +264,7 @@ def run(
         "dropout": recipe.model.dropout,
         "max_length": max_length,
         "multilabel_threshold": recipe.model.multilabel_threshold,
+        "normalize_text": recipe.data.quality.enabled and recipe.data.quality.normalize == "fix",
         "method": method.describe(),
         "parameters": params,
         "tuneforge_version": __version__,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .data.quality.text import clean_text
 from .errors import DataError
 from .export.bundle import load_bundle
 from .models.inference import predict_features
@@ -48,14 +50,30 @@ class Predictor:
         out = []
         for i, item in enumerate(inputs):
             if isinstance(item, Example):
-                out.append(item)
+                out.append(self._normalized(item))
             elif isinstance(item, str):
                 if not item.strip():
                     raise DataError(f"input {i} is empty", hint="give non-empty texts")
-                out.append(words_with_offsets(item) if self.task.name == "ner" else Example(text=item))
+                ex = words_with_offsets(item) if self.task.name == "ner" else Example(text=item)
+                out.append(self._normalized(ex))
             else:
                 raise DataError(f"input {i} is a {type(item).__name__}, not a string")
         return out
+
+    def _normalized(self, ex: Example) -> Example:
+        """The text normalisation the training data had (``data.quality.normalize: fix``), so that
+        serving sees what training saw. NER keeps the original text and offsets; only the words the
+        model reads are normalised."""
+        if not self.meta.get("normalize_text"):
+            return ex
+        if ex.tokens is None:
+            return replace(ex, text=clean_text(ex.text))
+        tokens = tuple(clean_text(t) or t for t in ex.tokens)
+        return (
+            ex
+            if tokens == ex.tokens
+            else replace(ex, tokens=tokens, spans=ex.spans or tuple(ex.token_offsets()))
+        )
 
     def predict(self, inputs: Sequence[str | Example], batch_size: int = 64) -> list[Prediction]:
         examples = self._examples(inputs)
@@ -94,6 +112,7 @@ class Predictor:
             examples = read_examples(data, task=self.task.name, **read_options)
         else:
             examples = list(data)
+        examples = [self._normalized(ex) for ex in examples]
         self.task.check_labels(examples, self.labels)
         result, _, _ = evaluate_examples(
             self.model,

@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+import tuneforge
 from tests.conftest import tiny_recipe
 from tuneforge.config import recipe_from_dict
 from tuneforge.data.readers import read_examples
@@ -34,6 +36,11 @@ def test_run_writes_data_report_and_ledgers(demo_data, tmp_path):
     assert report["stats"]["splits"]["train"]["rows_out"] == train_rows - sum(
         r["split"] == "train" for r in removed
     )
+    # serving normalises text the way training did: full-width letters and doubled spaces change nothing
+    predictor = tuneforge.load(run_dir.path)
+    assert predictor.meta["normalize_text"] is True
+    wide, plain = predictor.predict_proba(["Ｃａｎ I  change my ａｄｄｒｅｓｓ?", "Can I change my address?"])
+    assert np.allclose(wide, plain)
 
 
 def test_run_holds_out_test_and_reuses_splits(demo_data, tmp_path):
