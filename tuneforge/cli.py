@@ -633,6 +633,66 @@ def label_export_cmd(
     out.print(f"wrote {n} annotated examples to {output}")
 
 
+@app.command("ensemble")
+def ensemble_cmd(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="RUN... (finished runs to combine), RECIPE.yaml (train per its ensemble: section), "
+            "or: evaluate DIR TEST_FILE"
+        ),
+    ],
+    strategy: Annotated[
+        str, typer.Option(help="runs: soft, hard or stacking (meta-learner on --data)")
+    ] = "soft",
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", "-d", help="labelled held-out file: weights / meta-learner, report"),
+    ] = None,
+    learn_weights: Annotated[bool, typer.Option(help="runs: learn voting weights on --data")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="ensemble directory (runs); report folder (evaluate)")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="recipe override key.path=value (repeatable)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Ensembles: combine finished runs, train one from a recipe, or evaluate a saved one."""
+    from .ensemble.build import ensemble_runs, evaluate_ensemble, train_ensemble
+    from .ensemble.report import render_markdown
+    from .errors import ConfigError
+
+    if args[0] == "evaluate" and len(args) == 3 and not Path(args[0]).exists():
+        from .ensemble import load_ensemble
+
+        examples = _read_labelled(args[2], load_ensemble(args[1]).task)
+        report = evaluate_ensemble(args[1], examples, output)
+        out.print(render_markdown(report, title=f"Ensemble evaluation on {Path(args[2]).name}"))
+        return
+    if len(args) == 1 and args[0].endswith((".yaml", ".yml")):
+        folder = train_ensemble(Path(args[0]), overrides or [], quiet=quiet)
+        out.print((folder / "ensemble_report.md").read_text(encoding="utf-8"))
+        out.print(f"ensemble directory: {folder}")
+        return
+    if output is None:
+        raise ConfigError("give --out DIR: the folder the ensemble of these runs is saved to")
+    from .export.bundle import read_meta
+    from .predictor import model_dir_of
+
+    examples = _read_labelled(str(data), read_meta(model_dir_of(args[0]))["task"]) if data else None
+    ensemble_runs(args, output, strategy=strategy, weights="learn" if learn_weights else None, data=examples)
+    if examples:
+        out.print((output / "ensemble_report.md").read_text(encoding="utf-8"))
+    out.print(f"ensemble directory: {output}")
+
+
+def _read_labelled(path: str, task: str) -> list:
+    from .data.readers import read_examples
+
+    return read_examples(path, task=task)
+
+
 @app.command("version")
 def version_cmd() -> None:
     """Print the versions of tuneforge and the libraries it is tested with."""

@@ -189,6 +189,69 @@ class TrainConfig(_Strict):
         )  # YAML reads on/off as booleans
 
 
+class EnsembleMemberConfig(_Strict):
+    """One member: the recipe with these changes (or a finished run, ``run: path``)."""
+
+    name: str | None = Field(None, description="default: m1, m2, ...")
+    run: str | None = Field(None, description="a finished run directory to use as it is")
+    backbone: str | None = None
+    method: MethodConfig | None = None
+    seed: int | None = Field(None, description="default: train.seed + the member's index")
+    overrides: list[str] = Field(default_factory=list, description="key.path=value changes of the recipe")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_shorthand(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+
+class DistillConfig(_Strict):
+    """Train one student on the ensemble's soft labels (KL at temperature T, plus the true labels)."""
+
+    backbone: str | None = Field(None, description="default: the recipe's")
+    method: MethodConfig | None = Field(None, description="default: the recipe's")
+    temperature: float = Field(2.0, gt=0.0)
+    alpha: float = Field(0.5, ge=0.0, le=1.0, description="weight of the true-label loss; 1 - alpha on KL")
+    overrides: list[str] = Field(default_factory=list)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_shorthand(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+
+class EnsembleConfig(_Strict):
+    """``ensemble:``: train several members and combine them. See docs/ensembling.md."""
+
+    strategy: Literal["soft", "hard", "bagging", "boosting", "stacking"] = Field(
+        "soft", description="soft/hard voting, bagging, boosting (SAMME), stacking"
+    )
+    members: list[EnsembleMemberConfig] = Field(
+        default_factory=list, description="voting/stacking members; default: n_members seeds of the recipe"
+    )
+    n_members: int = Field(4, ge=1, le=64, description="members (bagging, boosting, default voting members)")
+    weights: list[float] | Literal["equal", "learn"] = Field(
+        "equal", description="voting weights: equal, learn (on the validation split), or one per member"
+    )
+    bootstrap: bool = Field(True, description="bagging: bootstrap samples (else seeds only)")
+    learning_rate: float = Field(1.0, gt=0.0, description="boosting: shrinks each member's say")
+    cv: int | Literal["prefit"] = Field(
+        5, description="stacking: folds, or prefit (meta-learner on validation)"
+    )
+    meta_c: float = Field(
+        1.0, gt=0.0, description="stacking: inverse regularisation of the logistic regression"
+    )
+    share_backbone: bool = Field(True, description="one backbone pass for members that leave it unchanged")
+    distill: DistillConfig | None = Field(None, description="also train a student on the ensemble")
+
+    @field_validator("cv")
+    @classmethod
+    def _cv(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 2:
+            raise ValueError("cv must be at least 2 (or prefit)")
+        return v
+
+
 class Recipe(_Strict):
     task: TaskName = "classification"
     data: DataConfig
@@ -197,6 +260,7 @@ class Recipe(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: str = Field("runs/run", description="run directory")
+    ensemble: EnsembleConfig | None = Field(None, description="train an ensemble: tuneforge ensemble RECIPE")
     track: list[Literal["jsonl", "tensorboard"]] = Field(
         default_factory=lambda: ["jsonl", "tensorboard"],
         description="metrics.jsonl is always written; add tensorboard for TensorBoard event files",

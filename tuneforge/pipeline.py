@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from . import __version__
 from .config import Recipe, load_recipe, save_recipe
 from .data.quality import BackboneInfo
 from .data.stage import prepare_data
-from .errors import ConfigError, DataError, did_you_mean
+from .errors import ConfigError, DataError, RunError, did_you_mean
 from .evaluate.metrics import evaluate_predictions
 from .evaluate.report import write_report
 from .export.bundle import build_model, save_bundle
@@ -26,7 +27,7 @@ from .methods import count_parameters, get_method
 from .models.backbones import load_tokenizer, resolve_backbone
 from .models.inference import extract_features, predict_features
 from .models.prefix_cache import FrozenPrefixCache, estimate_bytes, supports_prefix_cache
-from .models.tasks import Task, get_task
+from .models.tasks import Distillation, Task, get_task
 from .rundir import RunDir
 from .track.base import Trackers
 from .train.checkpoint import select_checkpoint
@@ -61,6 +62,35 @@ def seed_everything(seed: int) -> None:
 def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
     """Train / validation / test examples after the data stage (split, quality gate, augmentation)."""
     return prepare_data(recipe, run).splits
+
+
+def _attach_targets(
+    task: Task,
+    feats: list[dict[str, Any]],
+    weights: Sequence[float] | None,
+    soft: Sequence[Any] | None,
+    distillation: Distillation | None,
+) -> list[dict[str, Any]]:
+    """Per-example weights and soft targets into the training features; weight-0 examples dropped."""
+    for name, values in (("sample_weights", weights), ("soft_targets", soft)):
+        if values is not None and len(values) != len(feats):
+            raise RunError(
+                f"{name} has {len(values)} entries but the data stage gave {len(feats)} training "
+                "examples; give one entry per training example, in the order of the training split"
+            )
+    if soft is not None:
+        task.distillation = distillation or Distillation()
+        for f, target in zip(feats, soft, strict=True):
+            f["soft_targets"] = (
+                [list(map(float, row)) for row in target] if task.name == "ner" else list(map(float, target))
+            )
+    if weights is None:
+        return feats
+    if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
+        raise RunError("sample_weights must be >= 0 with at least one positive weight")
+    for f, w in zip(feats, weights, strict=True):
+        f["weight"] = float(w)
+    return [f for f in feats if f["weight"] > 0]
 
 
 def _class_weights(task: Task, feats: list[dict[str, Any]], n: int, mode: str) -> torch.Tensor | None:
@@ -119,8 +149,16 @@ def run(
     resume: bool = False,
     force: bool = False,
     quiet: bool = False,
+    sample_weights: Sequence[float] | None = None,
+    soft_targets: Sequence[Any] | None = None,
+    distillation: Distillation | None = None,
 ) -> RunDir:
-    """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md."""
+    """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md.
+
+    ``sample_weights``: one weight per training example after the data stage (integer bootstrap
+    counts, boosting weights); examples of weight 0 are left out of training altogether (also of
+    the probe-started head). ``soft_targets``: per training example, class probabilities (NER: one
+    row per word) that the loss matches as ``distillation`` says (knowledge distillation)."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
     method = get_method(recipe.method.name, recipe.method.options())
@@ -164,6 +202,7 @@ def run(
     label2id = {lab: i for i, lab in enumerate(labels)}
 
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
+    train_feats = _attach_targets(task, train_feats, sample_weights, soft_targets, distillation)
     cut = sum(len(f["input_ids"]) >= max_length for f in train_feats)
     if cut:
         progress.message(

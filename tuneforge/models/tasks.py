@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -40,10 +41,28 @@ def _pad(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
     return out
 
 
+@dataclass(frozen=True)
+class Distillation:
+    """Knowledge distillation from soft targets (``feats[i]["soft_targets"]``): the loss is
+    ``alpha * true-label loss + (1 - alpha) * T^2 * KL(teacher_T || student_T)``, where ``teacher_T``
+    is the soft targets sharpened or flattened by temperature ``T`` (``p^(1/T)``, renormalised)."""
+
+    temperature: float = 2.0
+    alpha: float = 0.5  # weight of the true-label loss
+
+
+def soft_kl(logits: torch.Tensor, probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``T^2 * KL(teacher_T || softmax(logits / T))`` over the last dimension (no reduction)."""
+    teacher = F.log_softmax(probs.float().clamp(min=1e-12).log() / temperature, dim=-1)
+    student = F.log_softmax(logits.float() / temperature, dim=-1)
+    return (teacher.exp() * (teacher - student)).sum(-1) * temperature**2
+
+
 class Task:
     """Base: shared encode/collate for sequence-level tasks."""
 
     name = "task"
+    distillation: Distillation | None = None  # set on the instance when training from soft targets
     primary_metric = "accuracy"
     metrics: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "micro_f1")
 
@@ -90,7 +109,21 @@ class Task:
             batch["labels"] = self._collate_labels(feats)
         if feats and "weight" in feats[0]:
             batch["weight"] = torch.tensor([f["weight"] for f in feats], dtype=torch.float)
+        if feats and "soft_targets" in feats[0]:
+            batch["soft_targets"] = self._collate_soft(feats, ids.shape[1])
         return batch
+
+    def _collate_soft(self, feats: Sequence[dict[str, Any]], width: int) -> torch.Tensor:
+        return torch.tensor([f["soft_targets"] for f in feats], dtype=torch.float)
+
+    def _distilled(
+        self, logits: torch.Tensor, batch: dict[str, torch.Tensor], per: torch.Tensor
+    ) -> torch.Tensor:
+        """Mix the per-example (or per-token) true-label loss with the distillation term."""
+        soft, d = batch.get("soft_targets"), self.distillation
+        if soft is None or d is None:
+            return per
+        return d.alpha * per + (1 - d.alpha) * soft_kl(logits, soft.to(logits.device), d.temperature)
 
     def _collate_labels(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
         return torch.tensor([f["labels"] for f in feats], dtype=torch.long)
@@ -115,7 +148,7 @@ class Task:
             label_smoothing=label_smoothing,
             reduction="none",
         )
-        return _weighted_mean(per, batch.get("weight"))
+        return _weighted_mean(self._distilled(logits, batch, per), batch.get("weight"))
 
     def class_counts(self, feats: Sequence[dict[str, Any]], n_labels: int) -> torch.Tensor:
         counts = Counter(f["labels"] for f in feats)

@@ -61,6 +61,16 @@ class TokenClassificationTask(Task):
     def _collate_labels(self, feats):
         return _pad([f["labels"] for f in feats], IGNORE)
 
+    def _collate_soft(self, feats, width):
+        """Per-word soft targets placed on each word's first sub-token (zeros elsewhere, masked out)."""
+        n = len(feats[0]["soft_targets"][0]) if feats[0]["soft_targets"] else 1
+        out = torch.zeros((len(feats), width, n))
+        for b, f in enumerate(feats):
+            for pos, row in zip(f["word_starts"], f["soft_targets"], strict=True):
+                if 0 <= pos < width:
+                    out[b, pos] = torch.as_tensor(row)
+        return out
+
     def build_head(
         self, hidden: int, n_labels: int, pooling: str, dropout: float, normalize: bool = False
     ) -> nn.Module:
@@ -76,6 +86,7 @@ class TokenClassificationTask(Task):
             label_smoothing=label_smoothing,
             reduction="none",
         )
+        per_tok = self._distilled(logits, batch, per_tok)
         weight = batch.get("weight")
         mask = (labels != IGNORE).float()
         if weight is not None:

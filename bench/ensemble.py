@@ -1,0 +1,301 @@
+"""Ensembles of cheap shared-backbone members against the best single member, and the distilled student.
+
+    python bench/ensemble.py --datasets banking77 sst2 --seeds 1 2 3 --train-subset 3000
+    python bench/ensemble.py --report            # markdown tables from the finished cells
+
+Members (MiniLM-L6, all sharing the embeddings and the lower 5 of 6 layers, so one shared pass serves
+all four): two ``partial`` runs (``freeze_layers: 5``: the top layer and the head train) and two
+``adapter`` runs (a Pfeiffer adapter in the top layer only), each with its own seed; a fixed number
+of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) the cells are
+
+- ``members``: the four members' test scores, and the inference cost of one model against the four
+  members with the shared backbone (same 128 test texts, batch 64, ratio of medians of 5 repeats);
+- ``voting-soft``, ``voting-hard``, ``voting-learn`` (weights learnt on the validation split),
+  ``stacking-prefit`` (logistic regression on the members' validation probabilities): the same members;
+- ``distill``: a ``partial`` student (same recipe as member 1) trained on the soft-voting ensemble's
+  soft labels (T=2, alpha=0.5);
+- ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
+  (3 folds over members 1 and 2, logistic regression): members of their own (``partial``).
+
+Each cell is ``bench/results/ensemble/<dataset>/<cell>-seed<k>.json``; finished cells are skipped and
+trained members are kept under ``--work`` (reused by later cells), so an interrupted run continues.
+Cheap cells of every (dataset, seed) run before the expensive ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import markdown_table, require_data, write_json  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ensemble"
+DATASETS = {
+    "banking77": ("train.csv", None, "test.csv", "auto", 3),
+    "sst2": ("stsa.binary.train", "stsa.binary.dev", "stsa.binary.test", "txt", 2),
+}
+CHEAP = ["members", "voting-soft", "voting-hard", "voting-learn", "stacking-prefit", "distill"]
+COSTLY = ["bagging", "boosting", "stacking-kfold"]
+MEMBER_METHODS = [
+    {"name": "partial", "freeze_layers": 5},
+    {"name": "adapter", "placement": "pfeiffer", "layers": [5]},
+    {"name": "partial", "freeze_layers": 5},
+    {"name": "adapter", "placement": "pfeiffer", "layers": [5]},
+]
+
+
+def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int, out: Path) -> dict[str, Any]:
+    train, dev, _, fmt, epochs = DATASETS[dataset]
+    root = require_data(dataset)
+    data: dict[str, Any] = {
+        "train": str(root / train),
+        "format": fmt,
+        "max_train_examples": args.train_subset,
+    }
+    if dev:
+        data["validation"] = str(root / dev)
+    return {
+        "task": "classification",
+        "data": data,
+        "backbone": "minilm-l6",
+        "method": method,
+        "model": {"max_length": 64},
+        "output": str(out),
+        "track": ["jsonl"],
+        "train": {"seed": seed, "epochs": epochs, "early_stopping": {"patience": 0}, "threads": args.threads},
+    }
+
+
+def test_examples(dataset: str) -> list:
+    from tuneforge.data.readers import read_examples
+
+    _, _, test, fmt, _ = DATASETS[dataset]
+    return read_examples(str(require_data(dataset) / test), task="classification", format=fmt)
+
+
+def fitted(member, out: Path):
+    from tuneforge.ensemble import Member
+
+    if (out / "model" / "tuneforge.json").is_file():
+        return Member.from_run(out, name=member.name)
+    return member.fit(output=out)
+
+
+def members_for(args, dataset: str, seed: int) -> list:
+    from tuneforge.ensemble import Member
+
+    work = Path(args.work) / dataset / f"seed{seed}" / "members"
+    out = []
+    for i, method in enumerate(MEMBER_METHODS):
+        m = Member(base_recipe(args, dataset, method, seed * 100 + i, work / f"m{i + 1}"), name=f"m{i + 1}")
+        out.append(fitted(m, work / f"m{i + 1}"))
+    return out
+
+
+def score(ensemble, test) -> float:
+    return ensemble.evaluate(test).metrics["accuracy"]
+
+
+def cost(members, test, repeats: int = 5) -> dict[str, float]:
+    from tuneforge.ensemble.shared import member_probabilities, share_plan
+
+    texts = [e.text for e in test[:128]]
+    one, four, alone = [], [], []
+    member_probabilities(members, texts[:32])  # warm-up
+    for _ in range(repeats):
+        for bucket, ms, share in ((one, members[:1], False), (four, members, True), (alone, members, False)):
+            t0 = time.perf_counter()
+            member_probabilities(ms, texts, batch_size=64, share=share)
+            bucket.append(time.perf_counter() - t0)
+    m1, m4, m4u = statistics.median(one), statistics.median(four), statistics.median(alone)
+    return {
+        "one_model_s": round(m1, 4),
+        "four_shared_s": round(m4, 4),
+        "four_unshared_s": round(m4u, 4),
+        "shared_ratio": round(m4 / m1, 3),
+        "unshared_ratio": round(m4u / m1, 3),
+        "share_plan": [[idx, k] for idx, k in share_plan(members)],
+    }
+
+
+def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
+    from tuneforge.ensemble import (
+        BaggingEnsemble,
+        BoostingEnsemble,
+        Member,
+        StackingEnsemble,
+        VotingEnsemble,
+        distill,
+        ensemble_report,
+    )
+    from tuneforge.ensemble.member import training_examples
+
+    test = test_examples(dataset)
+    work = Path(args.work) / dataset / f"seed{seed}"
+    members = members_for(args, dataset, seed)
+    base = Member(base_recipe(args, dataset, MEMBER_METHODS[0], seed * 100, work / "x"), name="p")
+    validation = training_examples(base.recipe)["validation"]
+    result: dict[str, Any] = {
+        "dataset": dataset,
+        "cell": cell,
+        "seed": seed,
+        "train_subset": args.train_subset,
+    }
+    t0 = time.perf_counter()
+    if cell == "members":
+        rep = ensemble_report(VotingEnsemble(members).fit(), test)
+        result["members"] = {
+            r["name"]: r["metrics"]["accuracy"] for r in rep["rows"] if r["kind"] == "member"
+        }
+        result["disagreement"] = rep["disagreement"]
+        result["cost"] = cost(members, test)
+        result["score"] = max(result["members"].values())
+        return result
+    if cell.startswith("voting-"):
+        kind = cell.split("-", 1)[1]
+        ens = VotingEnsemble(
+            members, voting="hard" if kind == "hard" else "soft", weights="learn" if kind == "learn" else None
+        ).fit(validation)
+        result["weights"] = ens.weights_.tolist()
+    elif cell == "stacking-prefit":
+        ens = StackingEnsemble(members, cv="prefit").fit(validation)
+    elif cell == "distill":
+        teacher = VotingEnsemble(members).fit()
+        student = Member(
+            base_recipe(args, dataset, MEMBER_METHODS[0], seed * 100, work / "student"), name="student"
+        )
+        distill(teacher, student, temperature=2.0, alpha=0.5, output=str(work / "student"))
+        result["score"] = student.predictor_.evaluate(test).metrics["accuracy"]
+        result["seconds"] = round(time.perf_counter() - t0, 1)
+        return result
+    elif cell == "bagging":
+        ens = BaggingEnsemble(base, n_members=4).fit(out=str(work / "bagging"))
+    elif cell == "boosting":
+        ens = BoostingEnsemble(base, n_members=4).fit(out=str(work / "boosting"))
+        result["alphas"], result["errors"], result["stopped"] = (
+            ens.weights_.tolist(),
+            ens.errors_,
+            ens.stopped_,
+        )
+    elif cell == "stacking-kfold":
+        ens = StackingEnsemble(members[:2], cv=3).fit(out=str(work / "stacking"))
+    else:
+        raise SystemExit(f"unknown cell {cell}")
+    rep = ensemble_report(ens, test)
+    result["score"] = rep["rows"][-1]["metrics"]["accuracy"]
+    result["members"] = {r["name"]: r["metrics"]["accuracy"] for r in rep["rows"] if r["kind"] == "member"}
+    result["disagreement"] = rep["disagreement"]
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    return result
+
+
+def cell_path(dataset: str, cell: str, seed: int) -> Path:
+    return RESULTS / dataset / f"{cell}-seed{seed}.json"
+
+
+def run_all(args) -> None:
+    plan = [(d, c, s) for cells in (CHEAP, COSTLY) for s in args.seeds for d in args.datasets for c in cells]
+    for dataset, cell, seed in plan:
+        path = cell_path(dataset, cell, seed)
+        if path.is_file() or (args.cells and cell not in args.cells):
+            continue
+        print(f"== {dataset} {cell} seed {seed}", flush=True)
+        result = run_cell(args, dataset, cell, seed)
+        write_json(path, result)
+        print(json.dumps({k: result.get(k) for k in ("dataset", "cell", "seed", "score")}), flush=True)
+
+
+def _load(dataset: str) -> dict[str, dict[int, dict]]:
+    cells: dict[str, dict[int, dict]] = {}
+    for path in sorted((RESULTS / dataset).glob("*-seed*.json")):
+        r = json.loads(path.read_text())
+        cells.setdefault(r["cell"], {})[r["seed"]] = r
+    return cells
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return ""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.2f} ± {100 * sd:.2f} (n={len(values)})"
+
+
+def report(dataset: str) -> str:
+    cells = _load(dataset)
+    members = cells.get("members", {})
+    if not members:
+        return f"no finished cells for {dataset}"
+    best = {s: r["score"] for s, r in members.items()}
+    mean_member = {s: statistics.mean(r["members"].values()) for s, r in members.items()}
+    rows = [["best single member", _ms(list(best.values())), "", ""]]
+    rows.append(["mean single member", _ms(list(mean_member.values())), "", ""])
+    for cell in CHEAP[1:] + COSTLY:
+        rs = cells.get(cell, {})
+        seeds = [s for s in rs if s in best]
+        if not seeds:
+            continue
+        gains = [rs[s]["score"] - best[s] for s in seeds]
+        dis = [rs[s]["disagreement"]["any"] for s in seeds if "disagreement" in rs[s]]
+        rows.append(
+            [
+                cell,
+                _ms([rs[s]["score"] for s in seeds]),
+                f"{100 * statistics.mean(gains):+.2f}",
+                f"{100 * statistics.mean(dis):.1f}" if dis else "",
+            ]
+        )
+    table = markdown_table(
+        ["model", "test accuracy % (mean ± sd)", "vs best member (points)", "members disagree %"], rows
+    )
+    costs = [r["cost"] for r in members.values()]
+    cost_rows = [
+        [
+            str(s),
+            f"{r['cost']['one_model_s']:.3f}",
+            f"{r['cost']['four_shared_s']:.3f}",
+            f"{r['cost']['shared_ratio']:.2f}×",
+            f"{r['cost']['four_unshared_s']:.3f}",
+            f"{r['cost']['unshared_ratio']:.2f}×",
+        ]
+        for s, r in sorted(members.items())
+    ]
+    cost_table = markdown_table(
+        ["seed", "1 model s", "4 shared s", "ratio", "4 separate s", "ratio"], cost_rows
+    )
+    return (
+        f"### {dataset}\n\n{table}\n\nInference of 128 test texts (batch 64), median of 5:\n\n{cost_table}\n"
+        + (
+            f"\nmedian shared ratio {statistics.median(c['shared_ratio'] for c in costs):.2f}×\n"
+            if costs
+            else ""
+        )
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["banking77", "sst2"], choices=list(DATASETS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--train-subset", type=int, default=3000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cells", nargs="*", default=None, help="only these cells")
+    p.add_argument("--work", default=os.environ.get("TUNEFORGE_BENCH_WORK", "/tmp/tuneforge-bench-ensemble"))
+    p.add_argument("--report", action="store_true")
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.report:
+        print("\n".join(report(d) for d in args.datasets))
+        return
+    run_all(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Ensembles end to end on the tiny random backbone and the demo data: every strategy, shared-backbone
+inference equal to separate inference, save / reload to identical predictions, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.conftest import tiny_recipe
+from tuneforge.cli import app
+from tuneforge.ensemble import (
+    BaggingEnsemble,
+    BoostingEnsemble,
+    Member,
+    StackingEnsemble,
+    VotingEnsemble,
+    distill,
+    ensemble_report,
+    load_ensemble,
+    save_ensemble,
+)
+from tuneforge.ensemble.member import training_examples
+from tuneforge.ensemble.shared import share_plan
+from tuneforge.errors import ConfigError
+
+PARTIAL = {"name": "partial", "freeze_layers": 1}
+
+
+def _recipe(demo_data, task, out, seed=1, method=PARTIAL):
+    r = tiny_recipe(demo_data, task, out, epochs=1, seed=seed)
+    r["method"] = method
+    return r
+
+
+@pytest.fixture(scope="module")
+def fitted(demo_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ens")
+    members = [
+        Member(_recipe(demo_data, "classification", root / "a", seed=1), name="a").fit(output=root / "a"),
+        Member(
+            _recipe(
+                demo_data, "classification", root / "b", seed=2, method={"name": "adapter", "layers": [1]}
+            ),
+            name="b",
+        ).fit(output=root / "b"),
+    ]
+    splits = training_examples(members[0].recipe)
+    return root, members, splits
+
+
+def test_voting_shares_the_backbone_and_reloads_identically(fitted, tmp_path):
+    root, members, splits = fitted
+    ens = VotingEnsemble(members, weights="learn").fit(splits["validation"])
+    assert ens.weights_.sum() == pytest.approx(1.0)
+    assert share_plan(members) == [([0, 1], 1)]  # embeddings + layer 0 run once for both
+    shared = ens.predict_proba(splits["test"])
+    separate = VotingEnsemble(members, weights=ens.weights_.tolist(), share_backbone=False).fit()
+    assert np.allclose(shared, separate.predict_proba(splits["test"]), atol=1e-6)
+    save_ensemble(ens, tmp_path / "ens")
+    again = load_ensemble(tmp_path / "ens")
+    assert np.array_equal(again.predict_proba(splits["test"]), shared)
+    assert [p.label for p in again.predict(splits["test"])] == [p.label for p in ens.predict(splits["test"])]
+    report = ensemble_report(ens, splits["test"])
+    assert [r["kind"] for r in report["rows"]] == ["member", "member", "ensemble"]
+    assert 0.0 <= report["disagreement"]["any"] <= 1.0
+    hard = VotingEnsemble(members, voting="hard").fit()
+    assert np.allclose(hard.predict_proba(splits["test"][:5]).sum(1), 1.0)
+
+
+def test_bagging_and_boosting(fitted, demo_data, tmp_path):
+    _, members, splits = fitted
+    base = Member(_recipe(demo_data, "classification", tmp_path / "x"), name="p")
+    bag = BaggingEnsemble(base, n_members=2).fit(out=str(tmp_path / "bag"))
+    assert len(bag.members) == 2 and all(sum(c) == len(splits["train"]) for c in bag.counts_)
+    assert bag.counts_[0] != bag.counts_[1]
+    boost = BoostingEnsemble(base, n_members=2).fit(out=str(tmp_path / "boost"))
+    assert 1 <= len(boost.members) <= 2 and (boost.weights_ > 0).all() and boost.stopped_
+    assert boost.evaluate(splits["test"]).metrics["accuracy"] >= 0.0
+    save_ensemble(boost, tmp_path / "boost")
+    again = load_ensemble(tmp_path / "boost")
+    assert np.array_equal(again.predict_proba(splits["test"]), boost.predict_proba(splits["test"]))
+    assert isinstance(bag.clone(), BaggingEnsemble) and not bag.clone().members
+
+
+def test_stacking_kfold_and_prefit(fitted, demo_data, tmp_path):
+    _, members, splits = fitted
+    one = Member(_recipe(demo_data, "classification", tmp_path / "s"), name="s")
+    ens = StackingEnsemble([one], cv=2).fit(out=str(tmp_path / "stack"))
+    assert len(ens.folds_) == 2 and one.fitted
+    probs = ens.predict_proba(splits["test"])
+    assert probs.shape == (len(splits["test"]), len(ens.labels)) and np.allclose(probs.sum(1), 1.0)
+    prefit = StackingEnsemble(members, cv="prefit").fit(splits["validation"])
+    save_ensemble(prefit, tmp_path / "prefit")
+    assert (tmp_path / "prefit" / "meta.json").is_file()
+    again = load_ensemble(tmp_path / "prefit")
+    # the meta-learner is stored as JSON numbers: identical labels, probabilities equal to rounding
+    assert np.allclose(
+        again.predict_proba(splits["test"]), prefit.predict_proba(splits["test"]), rtol=0, atol=1e-12
+    )
+    assert [p.label for p in again.predict(splits["test"])] == [
+        p.label for p in prefit.predict(splits["test"])
+    ]
+
+
+def test_ner_voting_and_distillation(demo_data, tmp_path):
+    members = [
+        Member(_recipe(demo_data, "ner", tmp_path / f"n{s}", seed=s), name=f"n{s}").fit(
+            output=tmp_path / f"n{s}"
+        )
+        for s in (1, 2)
+    ]
+    test = training_examples(members[0].recipe)["test"]
+    for voting in ("soft", "hard"):
+        ens = VotingEnsemble(members, voting=voting).fit()
+        preds = ens.predict(test)
+        for p in preds:
+            for prev, tag in zip(["O", *p.tags], p.tags, strict=False):
+                assert not tag.startswith("I-") or prev[2:] == tag[2:]
+        assert "f1" in ens.evaluate(test).metrics
+    student = Member(_recipe(demo_data, "ner", tmp_path / "st", seed=3), name="student")
+    distill(VotingEnsemble(members).fit(), student, temperature=2.0, alpha=0.5, output=str(tmp_path / "st"))
+    assert student.fitted
+    report = ensemble_report(VotingEnsemble(members).fit(), test, student)
+    assert [r["kind"] for r in report["rows"]] == ["member", "member", "ensemble", "student"]
+
+
+def test_cli_recipe_runs_and_evaluate(fitted, demo_data, tmp_path):
+    root, members, splits = fitted
+    recipe = _recipe(demo_data, "classification", tmp_path / "ens")
+    recipe["ensemble"] = {"strategy": "soft", "n_members": 2, "distill": {"temperature": 2.0, "alpha": 0.5}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    runner = CliRunner()
+    res = runner.invoke(app, ["ensemble", str(tmp_path / "r.yaml"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
+    assert [m["path"] for m in record["members"]] == ["runs/m1/model", "runs/m2/model"]
+    assert record["student"]["path"] == "student/model"
+    assert "student" in (tmp_path / "ens" / "ensemble_report.md").read_text()
+    test_file = demo_data["classification"]["test"]
+    res = runner.invoke(app, ["ensemble", "evaluate", str(tmp_path / "ens"), str(test_file)])
+    assert res.exit_code == 0, res.output and "disagree" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "ensemble",
+            str(root / "a"),
+            str(root / "b"),
+            "--strategy",
+            "stacking",
+            "--data",
+            str(demo_data["classification"]["validation"]),
+            "--out",
+            str(tmp_path / "runs-ens"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert load_ensemble(tmp_path / "runs-ens").strategy == "stacking"
+    res = runner.invoke(app, ["ensemble", str(root / "a"), str(root / "b")])
+    assert isinstance(res.exception, ConfigError) and "--out" in str(res.exception)

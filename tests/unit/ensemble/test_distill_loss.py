@@ -1,0 +1,58 @@
+"""The distillation term of the task losses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tuneforge.models.tasks import Distillation, get_task, soft_kl
+
+
+def test_soft_kl_is_zero_when_the_student_matches_the_teacher():
+    logits = torch.tensor([[1.0, 2.0, 0.5]])
+    probs = logits.softmax(-1)
+    assert soft_kl(logits, probs, 1.0).item() == pytest.approx(0.0, abs=1e-6)
+    # at T=2 the teacher p^(1/2) matches softmax(logits / 2)
+    assert soft_kl(logits, probs, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert soft_kl(logits, torch.tensor([[0.1, 0.1, 0.8]]), 2.0).item() > 0
+
+
+def test_classification_loss_mixes_true_labels_and_kl():
+    task = get_task("classification")
+    logits = torch.tensor([[1.0, -1.0, 0.0], [0.2, 0.1, 0.0]])
+    batch = {"labels": torch.tensor([0, 2]), "soft_targets": torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.2, 0.2]])}
+    ce = F.cross_entropy(logits, batch["labels"])
+    kl = soft_kl(logits, batch["soft_targets"], 3.0).mean()
+    task.distillation = Distillation(temperature=3.0, alpha=1.0)
+    assert task.loss(logits, batch).item() == pytest.approx(ce.item(), rel=1e-5)
+    task.distillation = Distillation(temperature=3.0, alpha=0.0)
+    assert task.loss(logits, batch).item() == pytest.approx(kl.item(), rel=1e-5)
+    task.distillation = Distillation(temperature=3.0, alpha=0.25)
+    assert task.loss(logits, batch).item() == pytest.approx(0.25 * ce.item() + 0.75 * kl.item(), rel=1e-5)
+
+
+def test_token_soft_targets_sit_on_word_starts():
+    task = get_task("ner")
+    feats = [
+        {
+            "input_ids": [1, 5, 6, 2],
+            "word_starts": [1, 2],
+            "labels": [-100, 1, 0, -100],
+            "soft_targets": [[0.1, 0.9], [0.8, 0.2]],
+        },
+        {"input_ids": [1, 7, 2], "word_starts": [1], "labels": [-100, 0, -100], "soft_targets": [[0.7, 0.3]]},
+    ]
+    batch = task.collate(feats, pad_id=0)
+    soft = batch["soft_targets"]
+    assert soft.shape == (2, 4, 2)
+    assert soft[0, 1].tolist() == pytest.approx([0.1, 0.9]) and soft[1, 1].tolist() == pytest.approx(
+        [0.7, 0.3]
+    )
+    assert soft[0, 0].sum() == 0
+    task.distillation = Distillation(temperature=2.0, alpha=0.0)
+    logits = torch.randn(2, 4, 2)
+    loss = task.loss(logits, batch)
+    mask = batch["labels"] != -100
+    expected = soft_kl(logits, soft, 2.0)[mask].mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)

@@ -1,0 +1,30 @@
+"""Ensembles of fine-tuned models: voting, bagging, boosting (SAMME), stacking, NER token averaging
+and span voting, shared-backbone inference, distillation into one student. See docs/ensembling.md."""
+
+from __future__ import annotations
+
+from .bagging import BaggingEnsemble
+from .base import Ensemble
+from .boosting import BoostingEnsemble, samme_step
+from .distill import distill
+from .member import Member
+from .report import ensemble_report, write_ensemble_report
+from .saved import is_ensemble_dir, load_ensemble, save_ensemble
+from .stacking import StackingEnsemble
+from .voting import VotingEnsemble
+
+__all__ = [
+    "BaggingEnsemble",
+    "BoostingEnsemble",
+    "Ensemble",
+    "Member",
+    "StackingEnsemble",
+    "VotingEnsemble",
+    "distill",
+    "ensemble_report",
+    "is_ensemble_dir",
+    "load_ensemble",
+    "samme_step",
+    "save_ensemble",
+    "write_ensemble_report",
+]

@@ -1,0 +1,101 @@
+"""NER ensembles: token-level probability averaging decoded to valid BIO, and span-level voting.
+
+- ``viterbi_bio``: the most probable tag sequence under the averaged per-word probabilities among
+  the valid IOB2 sequences (``I-X`` only after ``B-X`` or ``I-X``), so no entity is half-formed.
+- ``span_vote``: each member's entities are votes (weighted); a span is kept when its votes exceed
+  half the total weight; overlapping survivors keep the one with more votes (then the longer)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..data.tags import bio_spans, repair_bio
+from ..types import Entity, Example, Prediction
+
+
+def _allowed(tags: Sequence[str]) -> np.ndarray:
+    """``allowed[i, j]``: tag j may follow tag i."""
+    n = len(tags)
+    ok = np.ones((n, n), dtype=bool)
+    for j, t in enumerate(tags):
+        if t.startswith("I-"):
+            ok[:, j] = [s in (f"B-{t[2:]}", t) for s in tags]
+    return ok
+
+
+def viterbi_bio(probs: np.ndarray, tags: Sequence[str]) -> list[str]:
+    """Most probable valid IOB2 sequence for ``probs`` (words x tags)."""
+    if len(probs) == 0:
+        return []
+    logp = np.log(np.clip(probs, 1e-12, None))
+    penalty = np.where(_allowed(tags), 0.0, -np.inf)
+    start = np.array([0.0 if not t.startswith("I-") else -np.inf for t in tags])
+    score = start + logp[0]
+    back = np.zeros((len(probs), len(tags)), dtype=np.int64)
+    for w in range(1, len(probs)):
+        cand = score[:, None] + penalty  # from i to j
+        back[w] = cand.argmax(0)
+        score = cand.max(0) + logp[w]
+    path = [int(score.argmax())]
+    for w in range(len(probs) - 1, 0, -1):
+        path.append(int(back[w, path[-1]]))
+    return [tags[j] for j in reversed(path)]
+
+
+def span_vote(
+    tag_seqs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, n_words: int | None = None
+) -> list[str]:
+    """Tags of the spans that more than half the (weighted) members predict."""
+    weights = list(weights) if weights is not None else [1.0] * len(tag_seqs)
+    total = sum(weights)
+    votes: dict[tuple[str, int, int], float] = {}
+    for seq, w in zip(tag_seqs, weights, strict=True):
+        for span in bio_spans(list(seq)):
+            votes[span] = votes.get(span, 0.0) + w
+    n = n_words if n_words is not None else (len(tag_seqs[0]) if tag_seqs else 0)
+    out = ["O"] * n
+    taken = [False] * n
+    kept = [s for s, v in votes.items() if v > total / 2]
+    for etype, s, e in sorted(kept, key=lambda sp: (-votes[sp], -(sp[2] - sp[1]), sp[1])):
+        if any(taken[s:e]):
+            continue
+        for i in range(s, e):
+            out[i], taken[i] = (f"B-{etype}" if i == s else f"I-{etype}"), True
+    return out
+
+
+def tags_to_prediction(
+    tags: Sequence[str], example: Example, scores: Sequence[float] | None = None
+) -> Prediction:
+    tags = repair_bio(tags)
+    offsets = example.token_offsets()
+    ents = []
+    for etype, s, e in bio_spans(tags):
+        start, end = offsets[s][0], offsets[e - 1][1]
+        score = round(float(np.mean(scores[s:e])), 6) if scores is not None else None
+        ents.append(
+            Entity(
+                type=etype,
+                start=start,
+                end=end,
+                text=example.text[start:end],
+                token_start=s,
+                token_end=e,
+                score=score,
+            )
+        )
+    return Prediction(tags=list(tags), entities=ents)
+
+
+def align_tags(probs: np.ndarray, member_tags: Sequence[str], tags: Sequence[str]) -> np.ndarray:
+    """A member's (words x its tags) probabilities in the ensemble's tag order (absent tags: 0)."""
+    if list(member_tags) == list(tags):
+        return probs
+    out = np.zeros((probs.shape[0], len(tags)))
+    index = {t: i for i, t in enumerate(tags)}
+    for j, t in enumerate(member_tags):
+        if t in index:
+            out[:, index[t]] = probs[:, j]
+    return out

@@ -1,0 +1,186 @@
+"""Members' probabilities, with one backbone pass shared by members that leave its lower part unchanged.
+
+What a member leaves unchanged (``unchanged_prefix``; -1: nothing, 0: the embeddings, k: the
+embeddings and the lower k layers):
+
+- ``partial`` with ``freeze_layers: k`` (embeddings frozen): k;
+- ``adapter`` with ``layers: [...]``: the layers below the lowest adapted one (all layers: 0);
+- ``lora``, ``adalora``, ``ia3`` (every layer changed): 0, the embeddings only;
+- ``full``, ``bitfit``, ``layernorm`` (they change the embeddings), ``prefix``, ``prompt``,
+  ``ptuning`` (they add positions or keys to every layer): nothing.
+
+Members on one backbone are grouped; the group shares the smallest prefix of its members, after
+checking that those weights are indeed equal. Per batch the shared part runs once, then each member
+runs its own upper layers and head. The shared modules are also held once in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models.inference import autocast, to_device
+from ..models.prefix_cache import _Passthrough, supports_prefix_cache
+from ..train.batching import eval_batches
+from ..types import Example
+
+EMBEDDINGS_ONLY = ("lora", "adalora", "ia3")
+
+
+def unchanged_prefix(meta: dict[str, Any], n_layers: int) -> int:
+    method = meta["method"]
+    name = method["name"]
+    if name == "partial":
+        k = method.get("freeze_layers")
+        return (n_layers // 2 if k is None else int(k)) if method.get("freeze_embeddings", True) else -1
+    if name == "adapter":
+        if method.get("train_layernorm"):
+            return -1
+        layers = method.get("layers")
+        return min(layers) if layers else 0
+    return 0 if name in EMBEDDINGS_ONLY else -1
+
+
+def _base(backbone: nn.Module) -> nn.Module:
+    return backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
+
+
+@contextmanager
+def _only_layers(base: nn.Module, part: slice, passthrough: bool) -> Iterator[None]:
+    layers, embeddings = base.encoder.layer, base.embeddings
+    base.encoder.layer = nn.ModuleList(list(layers)[part])
+    if passthrough:
+        base.embeddings = _Passthrough()
+    try:
+        yield
+    finally:
+        base.encoder.layer, base.embeddings = layers, embeddings
+
+
+def _prefix_modules(model: nn.Module, k: int) -> list[nn.Module]:
+    base = _base(model.backbone)
+    return [base.embeddings, *list(base.encoder.layer)[:k]]
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[n], sb[n]) for n in sa)
+
+
+def share_plan(members: Sequence[Any]) -> list[tuple[list[int], int]]:
+    """Groups of member indices and the prefix each group shares (-1: each member runs alone)."""
+    plans: list[tuple[list[int], int]] = []
+    keyed: dict[tuple, list[int]] = {}
+    for i, m in enumerate(members):
+        p = m._require()
+        ok = supports_prefix_cache(p.model.backbone) and not p.model.virtual_tokens
+        key = (p.meta["backbone"], p.meta["max_length"], p.task.name, str(p.device)) if ok else ("alone", i)
+        keyed.setdefault(key, []).append(i)
+    for key, idx in keyed.items():
+        if key[0] == "alone" or len(idx) == 1:
+            plans += [([i], -1) for i in idx]
+            continue
+        first = members[idx[0]].predictor_.model
+        n_layers = len(_base(first.backbone).encoder.layer)
+        k = min(unchanged_prefix(members[i].predictor_.meta, n_layers) for i in idx)
+        while k >= 0 and not all(
+            _same_weights(a, b)
+            for i in idx[1:]
+            for a, b in zip(
+                _prefix_modules(first, k), _prefix_modules(members[i].predictor_.model, k), strict=True
+            )
+        ):
+            k -= 1
+        plans.append((idx, k) if k >= 0 else ([idx[0]], -1))
+        if k < 0:
+            plans += [([i], -1) for i in idx[1:]]
+    return plans
+
+
+def tie_prefix(models: Sequence[nn.Module], k: int) -> None:
+    """Hold the shared embeddings and lower k layers once (the other members point at the first's)."""
+    first = _base(models[0].backbone)
+    for model in models[1:]:
+        base = _base(model.backbone)
+        base.embeddings = first.embeddings
+        for j in range(k):
+            base.encoder.layer[j] = first.encoder.layer[j]
+
+
+@torch.no_grad()
+def _group_logits(models: Sequence[nn.Module], batch: dict[str, torch.Tensor], k: int) -> list[torch.Tensor]:
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    if k < 0:
+        return [m(input_ids=ids, attention_mask=mask) for m in models]
+    first = _base(models[0].backbone)
+    with _only_layers(first, slice(0, k), passthrough=False):
+        lower = first(input_ids=ids, attention_mask=mask).last_hidden_state
+    out = []
+    for m in models:
+        base = _base(m.backbone)
+        with _only_layers(base, slice(k, None), passthrough=True):
+            hidden = base(inputs_embeds=lower, attention_mask=mask).last_hidden_state
+        out.append(m.head(hidden, mask))
+    return out
+
+
+def _encode(predictor: Any, examples: Sequence[Example]) -> list[dict[str, Any]]:
+    bare = [replace(ex, label=None, tags=None) for ex in examples]  # inputs only
+    return predictor.task.encode(bare, predictor.tokenizer, {}, predictor.meta["max_length"])
+
+
+def _word_rows(probs: np.ndarray, word_starts: Sequence[int], labels: Sequence[str]) -> np.ndarray:
+    """Per word: the probabilities on its first sub-token (a word cut off by truncation: certain 'O')."""
+    rows = np.zeros((len(word_starts), probs.shape[-1]), dtype=np.float64)
+    for w, pos in enumerate(word_starts):
+        if 0 <= pos < probs.shape[0]:
+            rows[w] = probs[pos]
+        else:
+            rows[w, list(labels).index("O")] = 1.0
+    return rows
+
+
+def group_probabilities(
+    members: Sequence[Any], examples: Sequence[Example], k: int, batch_size: int = 64
+) -> list[Any]:
+    preds = [m._require() for m in members]
+    first = preds[0]
+    feats = _encode(first, examples)
+    ner = first.task.name == "ner"
+    out: list[Any] = [
+        [None] * len(examples) if ner else np.zeros((len(examples), len(p.labels))) for p in preds
+    ]
+    pad = first.tokenizer.pad_token_id or 0
+    models = [p.model.eval() for p in preds]
+    for idx in eval_batches([len(f["input_ids"]) for f in feats], batch_size):
+        batch = to_device(first.task.collate([feats[i] for i in idx], pad), first.device)
+        with autocast(first.device, first.bf16):
+            logits = _group_logits(models, batch, k)
+        for j, (p, lg) in enumerate(zip(preds, logits, strict=True)):
+            probs = p.task.probabilities(lg).float().cpu().numpy().astype(np.float64)
+            for row, i in enumerate(idx):
+                if ner:
+                    out[j][i] = _word_rows(probs[row], feats[i]["word_starts"], p.labels)
+                else:
+                    out[j][i] = probs[row]
+    return out
+
+
+def member_probabilities(
+    members: Sequence[Any], examples: Sequence[Example | str], batch_size: int = 64, share: bool = True
+) -> list[Any]:
+    """Each member's probabilities (see ``Member.predict_proba``), in the members' order."""
+    exs = members[0]._require()._examples(examples)
+    plans = share_plan(members) if share else [([i], -1) for i in range(len(members))]
+    out: list[Any] = [None] * len(members)
+    for idx, k in plans:
+        for i, probs in zip(
+            idx, group_probabilities([members[i] for i in idx], exs, k, batch_size), strict=True
+        ):
+            out[i] = probs
+    return out

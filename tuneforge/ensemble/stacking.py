@@ -1,0 +1,130 @@
+"""Stacking: a meta-learner (scikit-learn logistic regression by default; any estimator with
+``fit`` / ``predict_proba``) learns to combine the members' probabilities.
+
+- ``cv=k``: k stratified folds of the training data; for each member and fold, a clone trains on the
+  other folds (the fold's examples have weight 0, so they are out of its training entirely) and
+  predicts the fold. The meta-learner trains on these out-of-fold probabilities only; then each member
+  is refitted on all the training data for prediction.
+- ``cv="prefit"``: the members are used as they are (fitted first if needed) and the meta-learner
+  trains on their probabilities for a held-out split (``fit(validation)``, usually the validation data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..models.tasks import get_task
+from ..types import Example
+from .base import Ensemble, Probas
+from .member import Member, gold_indices, training_examples
+
+
+def default_meta() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=2000)
+
+
+def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarray]:
+    """``k`` folds with each label spread evenly (seeded)."""
+    rng = np.random.default_rng(seed)
+    fold_of = np.zeros(len(labels), dtype=np.int64)
+    offset = 0
+    for lab in sorted(set(labels)):
+        idx = np.flatnonzero(np.asarray(labels, dtype=object) == lab)
+        rng.shuffle(idx)
+        fold_of[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)
+    return [np.flatnonzero(fold_of == j) for j in range(k)]
+
+
+class StackingEnsemble(Ensemble):
+    strategy: ClassVar[str] = "stacking"
+
+    def __init__(
+        self, members: Sequence[Member], *, meta: Any = None, cv: int | str = 5, share_backbone: bool = True
+    ) -> None:
+        super().__init__(members, voting="soft", share_backbone=share_backbone)
+        if cv != "prefit" and (not isinstance(cv, int) or cv < 2):
+            raise ConfigError(f"stacking cv must be an integer >= 2 or 'prefit', not {cv!r}")
+        self.meta, self.cv = meta, cv
+        self.meta_: Any = None
+        self.folds_: list[list[int]] = []
+
+    def get_params(self) -> dict[str, Any]:
+        return super().get_params() | {"meta": self.meta, "cv": self.cv}
+
+    def _new_meta(self) -> Any:
+        if self.meta is None:
+            return default_meta()
+        from sklearn.base import clone
+
+        return clone(self.meta)
+
+    def fit(self, validation: Sequence[Example] | None = None, *, out: str | None = None) -> StackingEnsemble:
+        if self.cv == "prefit":
+            if not validation:
+                raise ConfigError("stacking with cv='prefit' needs a held-out split: fit(validation=...)")
+            self._fit_members(out)
+            self._check_members()
+            x, examples = self.member_probas(validation), validation
+        else:
+            x, examples = self._out_of_fold(out)
+            self._fit_members(out)
+            self._check_members()
+        if self.task != "classification":
+            raise ConfigError("stacking is for classification; for ner use voting or bagging")
+        self.meta_ = self._new_meta().fit(np.hstack(x), gold_indices(examples, self.labels))
+        self.weights_ = np.ones(len(self.members))
+        return self
+
+    def _out_of_fold(self, out: str | None) -> tuple[Probas, list[Example]]:
+        recipes = [m.recipe for m in self.members]
+        if any(r is None for r in recipes) or any(r.get("data") != recipes[0].get("data") for r in recipes):
+            raise ConfigError("k-fold stacking needs members trained from recipes on the same data section")
+        if recipes[0].get("task", "classification") != "classification":
+            raise ConfigError("stacking is for classification; for ner use voting or bagging")
+        train = training_examples(recipes[0])["train"]
+        labels = get_task("classification").label_list(train)
+        seed = int(recipes[0].get("train", {}).get("seed", 42))
+        folds = stratified_folds([str(e.label) for e in train], self.cv, seed)  # type: ignore[arg-type]
+        self.folds_ = [f.tolist() for f in folds]
+        oof = [np.zeros((len(train), len(labels))) for _ in self.members]
+        for mi, member in enumerate(self.members):
+            for j, fold in enumerate(folds):
+                weights = np.ones(len(train))
+                weights[fold] = 0.0
+                fm = member.clone(name=f"{member.name}-fold{j + 1}")
+                fm.fit(weights, output=None if out is None else f"{out}/folds/{fm.name}")
+                probs = fm.predict_proba([train[i] for i in fold])
+                oof[mi][fold] = _reindex(probs, fm.labels, labels)
+        return oof, train
+
+    def combine(self, probas: Probas) -> np.ndarray:
+        if self.meta_ is None:
+            self._weights()
+        p = self.meta_.predict_proba(np.hstack(probas))
+        full = np.zeros((p.shape[0], len(self.labels)))
+        full[:, np.asarray(self.meta_.classes_, dtype=np.int64)] = p
+        return full
+
+    def state(self) -> dict[str, Any]:
+        return super().state() | {"cv": self.cv, "folds": self.folds_}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.cv, self.folds_ = state.get("cv", "prefit"), state.get("folds", [])
+
+
+def _reindex(probs: np.ndarray, have: Sequence[str], want: Sequence[str]) -> np.ndarray:
+    if list(have) == list(want):
+        return probs
+    out = np.zeros((probs.shape[0], len(want)))
+    index = {lab: i for i, lab in enumerate(want)}
+    for j, lab in enumerate(have):
+        if lab in index:
+            out[:, index[lab]] = probs[:, j]
+    return out
