@@ -27,11 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -100,8 +103,15 @@ def members_for(args, dataset: str, seed: int) -> list:
     return out
 
 
-def score(ensemble, test) -> float:
-    return ensemble.evaluate(test).metrics["accuracy"]
+def cached_probas(members, test, path: Path) -> list:
+    """The members' test probabilities, computed once per (dataset, seed) and kept in the work folder."""
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    from tuneforge.ensemble import VotingEnsemble
+
+    probas = VotingEnsemble(members).fit().member_probas(test)
+    path.write_bytes(pickle.dumps(probas))
+    return probas
 
 
 def cost(members, test, repeats: int = 5) -> dict[str, float]:
@@ -136,7 +146,8 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         distill,
         ensemble_report,
     )
-    from tuneforge.ensemble.member import training_examples
+    from tuneforge.ensemble.member import gold_indices, training_examples
+    from tuneforge.ensemble.report import disagreement
 
     test = test_examples(dataset)
     work = Path(args.work) / dataset / f"seed{seed}"
@@ -150,12 +161,14 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         "train_subset": args.train_subset,
     }
     t0 = time.perf_counter()
+    probas = cached_probas(members, test, work / "test_probas.pkl")
     if cell == "members":
-        rep = ensemble_report(VotingEnsemble(members).fit(), test)
+        ens = VotingEnsemble(members).fit()
+        gold = gold_indices(test, ens.labels)
         result["members"] = {
-            r["name"]: r["metrics"]["accuracy"] for r in rep["rows"] if r["kind"] == "member"
+            m.name: float(np.mean(p.argmax(1) == gold)) for m, p in zip(members, probas, strict=True)
         }
-        result["disagreement"] = rep["disagreement"]
+        result["disagreement"] = disagreement("classification", probas, ens.labels)
         result["cost"] = cost(members, test)
         result["score"] = max(result["members"].values())
         return result
@@ -189,6 +202,12 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         ens = StackingEnsemble(members[:2], cv=3).fit(out=str(work / "stacking"))
     else:
         raise SystemExit(f"unknown cell {cell}")
+    if cell.startswith(("voting-", "stacking-prefit")):  # the shared members: test probabilities cached
+        preds = ens.predictions_from(probas, test)
+        result["score"] = float(np.mean([p.label == e.label for p, e in zip(preds, test, strict=True)]))
+        result["disagreement"] = disagreement("classification", probas, ens.labels)
+        result["seconds"] = round(time.perf_counter() - t0, 1)
+        return result
     rep = ensemble_report(ens, test)
     result["score"] = rep["rows"][-1]["metrics"]["accuracy"]
     result["members"] = {r["name"]: r["metrics"]["accuracy"] for r in rep["rows"] if r["kind"] == "member"}

@@ -52,6 +52,20 @@ def load_adapters(runs: Any, device: str = "auto") -> AdapterSet:
     return AdapterSet(runs, device)
 
 
+def load_ensemble(path: Any) -> Any:
+    """A saved ensemble directory (``ensemble.json``) with ``predict``, ``predict_proba``, ``evaluate``."""
+    from .ensemble import load_ensemble as _load
+
+    return _load(path)
+
+
+def train_ensemble(recipe: Any, overrides: list[str] | None = None, *, quiet: bool = False) -> Any:
+    """Train the ensemble a recipe's ``ensemble:`` section describes; returns its directory."""
+    from .ensemble.build import train_ensemble as _train
+
+    return _train(recipe, overrides, quiet=quiet)
+
+
 def export_model(run: Any, format: str, out: Any, **options: Any) -> Any:
     """Export a run as ``hf``, ``merged``, ``onnx`` or ``onnx-int8`` to ``out``, after a parity check on
     held-out examples (returns the ``Parity`` figures; raises if they fall below the limits)."""
@@ -68,4 +82,13 @@ def merge(run: Any, out: Any, **options: Any) -> Any:
     return export_model(run, "merged", out, **options)
 
 
-__all__ = ["__version__", "export_model", "load", "load_adapters", "merge", "run"]
+__all__ = [
+    "__version__",
+    "export_model",
+    "load",
+    "load_adapters",
+    "load_ensemble",
+    "merge",
+    "run",
+    "train_ensemble",
+]
