@@ -37,11 +37,14 @@ class QualityConfig(_Strict):
     too_long: CheckMode = Field("warn", description="texts longer than model.max_length backbone tokens")
     duplicates: CheckMode = Field("fix", description="exact duplicates inside a split (same text, label)")
     near_duplicates: CheckMode = Field("warn", description="MinHash over character n-grams")
-    near_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard similarity of a near pair")
+    near_threshold: float = Field(0.7, gt=0.0, le=1.0, description="Jaccard similarity of a near pair")
     near_embeddings: bool = Field(False, description="also pair texts by backbone embedding cosine")
     embedding_threshold: float = Field(0.97, gt=0.0, le=1.0)
     conflicts: CheckMode = Field("fix", description="one text with different labels in a split")
-    leakage: CheckMode = Field("fix", description="validation/test texts also in train (exact and near)")
+    leakage: CheckMode = Field("fix", description="validation/test texts also in train (same text)")
+    near_leakage: CheckMode = Field(
+        "warn", description="training texts that are near copies of evaluation texts"
+    )
     labels: CheckMode = Field("fix", description="case/whitespace/near-miss label spellings")
     unknown_labels: CheckMode = Field("fail", description="evaluation labels absent from training")
     rare_classes: CheckMode = Field("warn", description="classes with fewer than min_class_examples")

@@ -137,10 +137,13 @@ def test_leakage_exact_and_near_removes_training_copy():
         ex("i lost my card yesterday", "a", 7, "test.csv"),
         ex("How do I change my PIN number?", "b", 8, "test.csv"),
     ]
-    r = gate(train, test=test, too_short="off")
-    assert {x.line for x in r.ledger.removed} == {1, 2}
-    assert all(x.check == "leakage" for x in r.ledger.removed)
+    r = gate(train, test=test, too_short="off")  # near leakage is reported by default
+    assert [(x.line, x.check) for x in r.ledger.removed] == [(1, "leakage")]
+    assert checks_of(r, "near_leakage")[0].line == 2 and checks_of(r, "near_leakage")[0].action == "reported"
+    r = gate(train, test=test, too_short="off", near_leakage="fix")
+    assert {(x.line, x.check) for x in r.ledger.removed} == {(1, "leakage"), (2, "near_leakage")}
     assert len(r.splits["test"]) == 2
+    assert r.ledger.findings[-1].detail["other"] == {"file": "test.csv", "line": 8}
 
 
 # ---- labels -------------------------------------------------------------------------------------
@@ -277,7 +280,18 @@ def test_kept_plus_removed_equals_input(train, test, modes):
         "test": [ex(t, lab, i + 1, "test.csv") for i, (t, lab) in enumerate(test)],
     }
     q = QualityConfig(
-        **{k: modes for k in ("duplicates", "near_duplicates", "conflicts", "leakage", "too_short", "empty")},
+        **{
+            k: modes
+            for k in (
+                "duplicates",
+                "near_duplicates",
+                "conflicts",
+                "leakage",
+                "near_leakage",
+                "too_short",
+                "empty",
+            )
+        },
         unknown_labels="fix",
         rare_classes="fix",
         coverage="off",

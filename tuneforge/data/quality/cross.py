@@ -16,28 +16,33 @@ if TYPE_CHECKING:
 
 
 def leakage(gate: Gate, splits: dict[str, list[Example]]) -> dict[str, list[Example]]:
-    """Training rows whose text (exactly or nearly) is also in validation/test: the training copy goes,
-    so the evaluation sets stay as the user gave them."""
+    """Training rows whose text is also in validation/test (``leakage``) or nearly so
+    (``near_leakage``): the training copy goes, so the evaluation sets stay as the user gave them."""
     train = splits["train"]
     evals = [(name, ex) for name, rows in splits.items() if name != "train" for ex in rows]
     if not train or not evals:
         return splits
     exact = {dedup_key(ex.text): (name, ex) for name, ex in evals}
-    found: dict[int, tuple[str, Example]] = {}
+    found: dict[int, tuple[str, str, Example]] = {}
     for i, ex in enumerate(train):
         hit = exact.get(dedup_key(ex.text))
         if hit:
-            found[i] = (f"also in {hit[0]} ({hit[1].where()})", hit[1])
-    texts = [ex.text for ex in train] + [ex.text for _, ex in evals]
-    for i, j, sim in near_pairs(texts, gate.cfg.near_threshold):
-        if i < len(train) <= j and i not in found:
-            name, ex = evals[j - len(train)]
-            found[i] = (f"near copy (similarity {sim:.2f}) of {name} row {ex.where()}", ex)
+            found[i] = ("leakage", f"also in {hit[0]} ({hit[1].where()})", hit[1])
+    if gate.mode("near_leakage") != "off":
+        texts = [ex.text for ex in train] + [ex.text for _, ex in evals]
+        for i, j, sim in near_pairs(texts, gate.cfg.near_threshold):
+            if i < len(train) <= j and i not in found:
+                name, ex = evals[j - len(train)]
+                found[i] = (
+                    "near_leakage",
+                    f"near copy (similarity {sim:.2f}) of {name} row {ex.where()}",
+                    ex,
+                )
     drop = {}
-    for i, (reason, other) in sorted(found.items()):
-        gate.report("leakage", "train", train[i], reason, "removed", other=other)
-        if gate.fixing("leakage", "train"):
-            drop[i] = ("leakage", reason)
+    for i, (check, reason, other) in sorted(found.items()):
+        gate.report(check, "train", train[i], reason, "removed", other=other)
+        if gate.fixing(check, "train"):
+            drop[i] = (check, reason)
     splits["train"] = gate.drop("train", train, drop)
     return splits
 

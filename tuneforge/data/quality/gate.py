@@ -32,6 +32,7 @@ _HINTS = {
     "near_duplicates": "remove the near copies",
     "conflicts": "give each text one label",
     "leakage": "remove the evaluation texts from the training file",
+    "near_leakage": "remove the near copies of evaluation texts from the training file",
     "labels": "fix the label spelling",
     "unknown_labels": "fix the labels or add training examples of them",
     "rare_classes": "add examples of the rare classes or merge them",
@@ -167,7 +168,7 @@ def run_gate(
     inputs = {name: len(rows) for name, rows in splits.items()}
     if cfg.enabled:
         splits = _per_split(gate, splits)
-        if cfg.leakage != "off":
+        if cfg.leakage != "off" or cfg.near_leakage != "off":
             splits = leakage(gate, splits)
         if cfg.rare_classes != "off":
             splits = rare_classes(gate, splits)
