@@ -80,7 +80,7 @@ class QualityConfig(_Strict):
 
 
 class AugmentConfig(_Strict):
-    """Label-preserving augmentation of the training split (seeded). See docs/data-quality.md."""
+    """Label-preserving augmentation of the training split (seeded). See docs/augmentation.md."""
 
     enabled: bool = False
     operations: list[Literal["swap", "delete", "insert", "synonym", "typo", "mention"]] = Field(

@@ -13,6 +13,7 @@ import tuneforge
 from tests.conftest import tiny_recipe
 from tuneforge.config import recipe_from_dict
 from tuneforge.data.readers import read_examples
+from tuneforge.errors import ConfigError
 from tuneforge.pipeline import run
 
 
@@ -94,3 +95,19 @@ def test_cli_bad_check_option(demo_data, tmp_path, bad):
         "data", "inspect", str(demo_data["classification"]["train"]), "--backbone", "none", "--check", bad
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_run_augments_the_training_split(demo_data, tmp_path):
+    recipe = tiny_recipe(demo_data, "ner", tmp_path / "run", epochs=1)
+    recipe["data"]["augment"] = {"enabled": True, "operations": ["swap", "delete", "mention"], "copies": 1}
+    run_dir = run(recipe_from_dict(recipe), quiet=True)
+    report = json.loads((run_dir.path / "data_report.json").read_text())
+    assert report["stats"]["augmentation"]["added"] > 0
+
+
+def test_augment_operation_that_does_not_fit_the_task_is_a_recipe_error(demo_data, tmp_path):
+    recipe = tiny_recipe(demo_data, "classification", tmp_path / "run", epochs=1)
+    recipe["data"]["augment"] = {"enabled": True, "operations": ["mention"]}
+    with pytest.raises(ConfigError, match="mention"):
+        run(recipe_from_dict(recipe), quiet=True)
+    assert not (tmp_path / "run" / "splits.json").exists()

@@ -106,9 +106,12 @@ def prepare_data(
 ) -> DataStage:
     """Train / validation / test examples after splitting, the quality gate and augmentation."""
     say = message or (lambda _m: None)
+    if recipe.data.augment.enabled:  # a wrong operation is a recipe error, before any data is read
+        from .augment import check_operations
+
+        check_operations(recipe.data.augment.operations, recipe.task)
     splits = _split(recipe, run_dir)
     gate = run_gate(splits, recipe.task, recipe.data.quality, backbone=backbone, seed=recipe.train.seed)
-    gate.write(run_dir.path, title=f"Data report: {run_dir.path.name}")
     counts = gate.ledger.counts()
     if counts:
         summary = ", ".join(
@@ -120,16 +123,20 @@ def prepare_data(
             f"changed; see {run_dir.path / 'data_report.md'})"
         )
     splits = gate.splits
-    added = 0
-    if recipe.data.augment.enabled:
-        extra = _augment(recipe, splits["train"], backbone)
-        splits["train"] = splits["train"] + extra
-        added = len(extra)
-        say(f"augmentation: {added} training examples added")
     if not splits["train"]:
+        gate.write(run_dir.path, title=f"Data report: {run_dir.path.name}")
         raise DataError(
             "no training examples are left after the data-quality gate",
             file=recipe.data.train,
             hint=f"see {run_dir.path / 'removed.jsonl'}",
         )
+    added = 0
+    if recipe.data.augment.enabled:
+        extra = _augment(recipe, splits["train"], backbone)
+        splits["train"] = splits["train"] + extra
+        added = len(extra)
+        cfg = recipe.data.augment
+        gate.stats["augmentation"] = {"added": added, "operations": cfg.operations, "copies": cfg.copies}
+        say(f"augmentation: {added} training examples added")
+    gate.write(run_dir.path, title=f"Data report: {run_dir.path.name}")
     return DataStage(splits, gate, added)
