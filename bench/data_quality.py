@@ -208,7 +208,8 @@ def gate(train: list[Example], test: list[Example], task: str, backbone: Backbon
 
 
 def _key(ex: Example) -> str:
-    return f"{ex.text}\t{ex.label if ex.tokens is None else ' '.join(ex.tags or ())}"
+    """A row's identity across the two runs: its text (labels may be the injected fault)."""
+    return ex.text
 
 
 def findings_by_check(result, rows: list[Example]) -> dict[str, list[tuple[int, int | None, str]]]:
@@ -274,6 +275,30 @@ def score(found, clean_found, truth, keys: dict[int, str]) -> dict[str, dict[str
     return table
 
 
+def noise_sweep(result, rows: list[Example], clean_found, truth) -> list[dict[str, Any]]:
+    """Recall and precision of label-noise flags kept only below stricter ``noise_threshold`` values."""
+    keys = {ex.line: _key(ex) for ex in rows}
+    before = {k for _, _, k in clean_found.get("label_noise", [])}
+    flags = [
+        (f.line, f.detail.get("p_given", 0.0)) for f in result.ledger.findings if f.check == "label_noise"
+    ]
+    injected = set(truth["flipped labels"])
+    out = []
+    for t in (0.5, 0.4, 0.3, 0.2, 0.1):
+        lines = {line for line, p in flags if p < t}
+        tp = len(lines & injected)
+        fp = sum(1 for line in lines - injected if keys[line] not in before)
+        out.append(
+            {
+                "noise_threshold": t,
+                "flagged": len(lines),
+                "recall": round(tp / len(injected), 4) if injected else None,
+                "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            }
+        )
+    return out
+
+
 def cache_vectors() -> None:
     """Embed each distinct text once across the two gate runs (the unmodified and the corrupted data)."""
     import tuneforge.data.quality.model_checks as mc
@@ -311,6 +336,7 @@ def run(dataset: str, seed: int, data_root: str | None) -> dict[str, Any]:
             findings_by_check(result, corrupted), clean_found, truth, {ex.line: _key(ex) for ex in corrupted}
         ),
         "corrupted": {"checks": result.ledger.counts(), "seconds": round(seconds, 1)},
+        "label_noise_sweep": noise_sweep(result, corrupted, clean_found, truth),
     }
 
 
@@ -355,6 +381,13 @@ def report() -> str:
         parts.append(markdown_table(rows, head))
         clean = ", ".join(f"{c}: {v.get('found', 0)} found" for c, v in r["unmodified"]["checks"].items())
         parts.append(f"\nUnmodified {r['dataset']}: {clean} ({r['unmodified']['seconds']} s).\n")
+        sweep = r.get("label_noise_sweep") or []
+        if sweep:
+            cells = ", ".join(
+                f"{x['noise_threshold']}: {100 * (x['recall'] or 0):.1f}% / {100 * (x['precision'] or 0):.1f}%"
+                for x in sweep
+            )
+            parts.append(f"Flipped labels, recall / precision by noise_threshold: {cells}.\n")
     return "\n".join(parts)
 
 

@@ -136,13 +136,26 @@ def test_bad_recipe_key_and_bad_data_exit_2(tmp_path, demo_data):
 
 def test_unknown_label_in_test_file_is_reported(tmp_path, demo_data):
     test = tmp_path / "test.csv"
-    test.write_text("text,label\nwhere is my card,card_lots\n")
+    test.write_text("text,label\nwhere is my card,card_lost\nmy parcel is late,shipping_woes\n")
     recipe = tiny_recipe(demo_data, "classification", tmp_path / "run")
     recipe["data"]["test"] = str(test)
     (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
     proc = tf("run", tmp_path / "r.yaml", check=False)
     assert proc.returncode == 2
-    assert "test.csv:2" in proc.stderr and "Did you mean 'card_lost'" in proc.stderr
+    assert "test.csv:3" in proc.stderr and "unknown_labels" in proc.stderr and "shipping_woes" in proc.stderr
+
+
+def test_misspelled_label_in_test_file_is_fixed_and_recorded(tmp_path, demo_data):
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nwhere is my card,card_lots\n")
+    recipe = tiny_recipe(demo_data, "classification", tmp_path / "run", epochs=1)
+    recipe["data"]["test"] = str(test)
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    tf("run", tmp_path / "r.yaml")
+    changed = [json.loads(x) for x in (tmp_path / "run" / "changed.jsonl").read_text().splitlines()]
+    assert {"line": 2, "check": "labels", "before": "card_lots", "after": "card_lost"}.items() <= next(
+        c for c in changed if c["file"].endswith("test.csv")
+    ).items()
 
 
 def test_existing_output_needs_resume_or_force(runs):
