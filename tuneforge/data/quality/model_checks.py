@@ -4,8 +4,7 @@
 Label noise follows confident learning (Northcutt et al., 2021): with out-of-fold probabilities
 ``P``, each class ``j`` gets the threshold ``t_j`` = mean ``P[:, j]`` over rows labelled ``j``. A row
 labelled ``i`` is flagged when ``P[i] < t_i`` and ``P[i] < noise_threshold`` while another class
-``j`` reaches ``t_j`` (the suggestion is the most probable such ``j``) or the probe's first choice
-is another class with probability at least 0.5. Flagged rows are listed for
+``j`` reaches ``t_j``; the suggestion is the most probable such ``j``. Flagged rows are listed for
 review and never dropped.
 """
 
@@ -131,20 +130,10 @@ def confident_flags(probs: np.ndarray, y: np.ndarray, threshold: float) -> list[
         p_given = probs[i, given]
         if p_given >= min(t[given], threshold):
             continue
-        suggested = _suggestion(probs[i], given, t)
-        if suggested is not None:
-            flags.append((i, suggested, float(p_given)))
+        others = [(probs[i, j], j) for j in range(n_classes) if j != given and probs[i, j] >= t[j]]
+        if others:
+            flags.append((i, max(others)[1], float(p_given)))
     return flags
-
-
-def _suggestion(p: np.ndarray, given: int, t: np.ndarray) -> int | None:
-    """The class a doubted row more likely belongs to: the likeliest class that reaches its own
-    threshold, else the probe's first choice when it holds the majority of the probability."""
-    others = [(p[j], j) for j in range(len(p)) if j != given and p[j] >= t[j]]
-    if others:
-        return max(others)[1]
-    top = int(np.argmax(p))
-    return top if top != given and p[top] >= 0.5 else None
 
 
 def label_noise_classification(
@@ -188,8 +177,8 @@ def label_noise_ner(
             given = index[type_]
             if mean[given] >= min(t[given], threshold):
                 continue
-            suggested = _suggestion(mean, given, t)
-            if suggested is not None:
+            others = [(mean[j], j) for j in range(len(names)) if j != given and mean[j] >= t[j]]
+            if others:
                 mention = ex.sep.join((ex.tokens or ())[start:end])
-                flags.append((row, names[suggested], float(mean[given]), f"{type_} {mention!r}"))
+                flags.append((row, names[max(others)[1]], float(mean[given]), f"{type_} {mention!r}"))
     return flags
