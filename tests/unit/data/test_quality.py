@@ -302,3 +302,38 @@ def test_kept_plus_removed_equals_input(train, test, modes):
         assert len(r.splits[name]) + len(removed) == len(rows)
         kept_lines = {e.line for e in r.splits[name]} | {x.line for x in removed}
         assert kept_lines == {e.line for e in rows}
+
+
+# ---- label noise ----------------------------------------------------------------------------------
+def test_confident_flags_on_hand_made_probabilities():
+    import numpy as np
+
+    from tuneforge.data.quality.model_checks import confident_flags
+
+    probs = np.array(
+        [
+            [0.9, 0.1, 0.0],  # labelled 0, confident: fine
+            [0.8, 0.2, 0.0],  # labelled 0: fine
+            [0.1, 0.9, 0.0],  # labelled 0, but class 1 reaches its threshold: flagged, suggests 1
+            [0.2, 0.7, 0.1],  # labelled 1: fine
+            [0.0, 0.8, 0.2],  # labelled 1: fine
+            [0.3, 0.3, 0.4],  # labelled 2: unsure everywhere, nothing reaches a threshold
+            [0.0, 0.1, 0.9],  # labelled 2: fine
+        ]
+    )
+    y = np.array([0, 0, 0, 1, 1, 2, 2])
+    assert [(i, j) for i, j, _ in confident_flags(probs, y, threshold=0.5)] == [(2, 1)]
+
+
+def test_label_noise_flags_a_wrong_label_on_separable_vectors():
+    import numpy as np
+
+    from tuneforge.data.quality.model_checks import label_noise_classification
+
+    rng = np.random.default_rng(0)
+    centres = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
+    labels = ["a"] * 30 + ["b"] * 30
+    vectors = [centres[lab] + 0.05 * rng.standard_normal(2) for lab in labels]
+    labels[3] = "b"  # a wrong label
+    flags = label_noise_classification(vectors, labels, threshold=0.5, seed=0)
+    assert [(row, suggested) for row, suggested, _ in flags] == [(3, "a")]
