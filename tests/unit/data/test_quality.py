@@ -337,3 +337,41 @@ def test_label_noise_flags_a_wrong_label_on_separable_vectors():
     labels[3] = "b"  # a wrong label
     flags = label_noise_classification(vectors, labels, threshold=0.5, seed=0)
     assert [(row, suggested) for row, suggested, _ in flags] == [(3, "a")]
+
+
+# ---- checks that need the backbone (tiny random model, offline) -----------------------------------------
+@pytest.fixture(scope="module")
+def tiny_backbone():
+    from tuneforge.data.quality import BackboneInfo
+    from tuneforge.models.backbones import load_tokenizer, resolve_backbone
+
+    spec = resolve_backbone("tiny-random")
+    return BackboneInfo(spec, load_tokenizer(spec), 12)
+
+
+def test_coverage_warns_for_text_the_vocabulary_lacks(tiny_backbone):
+    train = [ex("where is my card", "a", 1), ex("我的银行卡丢了怎么办", "b", 2), ex("top up failed", "a", 3)]
+    r = run_gate({"train": train}, "classification", cfg(coverage="warn"), backbone=tiny_backbone)
+    (finding,) = checks_of(r, "coverage")
+    assert "unknown to the backbone's tokenizer" in finding.message
+    cover = r.stats["coverage"]["train"]
+    assert cover["unknown_share"] > 0.01 and cover["examples_with_unknown"] == 1
+
+
+def test_too_long_texts_are_reported_or_removed(tiny_backbone):
+    long = ex("please tell me why my new card has still not arrived at my home address", "a", 1)
+    rows = [long, ex("short one", "b", 2)]
+    r = run_gate({"train": rows}, "classification", cfg(too_long="warn"), backbone=tiny_backbone)
+    assert [f.line for f in checks_of(r, "too_long")] == [1] and len(r.splits["train"]) == 2
+    r = run_gate({"train": rows}, "classification", cfg(too_long="fix"), backbone=tiny_backbone)
+    assert [x.line for x in r.ledger.removed] == [1]
+
+
+def test_embedding_near_duplicates(tiny_backbone):
+    # n-gram similarity is set out of reach, so only the embedding cosine can pair texts here
+    rows = [ex("card arrived broken", "a", 1), ex("card arrived broken today", "a", 2), ex("xyz qqq", "b", 3)]
+    q = cfg(near_embeddings=True, embedding_threshold=0.97, near_threshold=1.0)
+    r = run_gate({"train": rows}, "classification", q, backbone=tiny_backbone)
+    assert [f.line for f in checks_of(r, "near_duplicates")] == [2]
+    r = run_gate({"train": rows}, "classification", cfg(near_threshold=1.0), backbone=tiny_backbone)
+    assert not checks_of(r, "near_duplicates")
