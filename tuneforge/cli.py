@@ -18,7 +18,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Fine-tune a pretrained language model on your labelled data; evaluate and predict.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Data tools: write the demo datasets.")
+data_app = typer.Typer(
+    no_args_is_help=True, help="Data tools: inspect, clean, split, augment; write the demo datasets."
+)
 app.add_typer(data_app, name="data")
 models_app = typer.Typer(no_args_is_help=True, help="The backbones tuneforge can use offline.")
 app.add_typer(models_app, name="models")
