@@ -359,6 +359,13 @@ def _gate_inputs(
     return files, task or "classification", read, quality
 
 
+def _gate_options(train, validation, test, recipe, task, check, label_noise) -> tuple[dict, dict]:
+    """The files and the keyword options of ``inspect_data`` / ``clean_data`` from the command line."""
+    files, task_name, read, quality = _gate_inputs(train, validation, test, recipe, task)
+    checks = [f"label_noise={'warn' if label_noise else 'off'}", *(check or [])]
+    return files, {"task": task_name, "quality": quality, "checks": checks, **read}
+
+
 def _print_gate(result, folder: Path) -> None:
     from rich.table import Table
 
@@ -410,17 +417,8 @@ def data_inspect_cmd(
     """Check labelled files for problems (report only; nothing is changed). See docs/data-quality.md."""
     from .data.inspect import inspect_data
 
-    files, task_name, read, quality = _gate_inputs(train, validation, test, recipe, task)
-    checks = [f"label_noise={'warn' if label_noise else 'off'}", *(check or [])]
-    result = inspect_data(
-        files,
-        task=task_name,
-        quality=quality,
-        checks=checks,
-        backbone=backbone,
-        max_length=max_length,
-        **read,
-    )
+    files, options = _gate_options(train, validation, test, recipe, task, check, label_noise)
+    result = inspect_data(files, backbone=backbone, max_length=max_length, **options)
     result.write(output, title="Data report")
     _print_gate(result, output)
 
@@ -444,18 +442,9 @@ def data_clean_cmd(
     """Write cleaned copies of the files plus removed.jsonl, changed.jsonl and the data report."""
     from .data.inspect import clean_data
 
-    files, task_name, read, quality = _gate_inputs(train, validation, test, recipe, task)
-    checks = [f"label_noise={'warn' if label_noise else 'off'}", *(check or [])]
+    files, options = _gate_options(train, validation, test, recipe, task, check, label_noise)
     result, written = clean_data(
-        files,
-        output,
-        task=task_name,
-        force=force,
-        quality=quality,
-        checks=checks,
-        backbone=backbone,
-        max_length=max_length,
-        **read,
+        files, output, force=force, backbone=backbone, max_length=max_length, **options
     )
     _print_gate(result, output)
     for name, path in written.items():

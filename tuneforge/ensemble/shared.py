@@ -15,8 +15,7 @@ runs its own upper layers and head. The shared modules are also held once in mem
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +24,7 @@ import torch
 from torch import nn
 
 from ..models.inference import autocast, to_device
-from ..models.prefix_cache import _Passthrough, supports_prefix_cache
+from ..models.prefix_cache import base_model, only_layers, supports_prefix_cache
 from ..train.batching import eval_batches
 from ..types import Example
 
@@ -46,24 +45,8 @@ def unchanged_prefix(meta: dict[str, Any], n_layers: int) -> int:
     return 0 if name in EMBEDDINGS_ONLY else -1
 
 
-def _base(backbone: nn.Module) -> nn.Module:
-    return backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
-
-
-@contextmanager
-def _only_layers(base: nn.Module, part: slice, passthrough: bool) -> Iterator[None]:
-    layers, embeddings = base.encoder.layer, base.embeddings
-    base.encoder.layer = nn.ModuleList(list(layers)[part])
-    if passthrough:
-        base.embeddings = _Passthrough()
-    try:
-        yield
-    finally:
-        base.encoder.layer, base.embeddings = layers, embeddings
-
-
 def _prefix_modules(model: nn.Module, k: int) -> list[nn.Module]:
-    base = _base(model.backbone)
+    base = base_model(model.backbone)
     return [base.embeddings, *list(base.encoder.layer)[:k]]
 
 
@@ -86,7 +69,7 @@ def share_plan(members: Sequence[Any]) -> list[tuple[list[int], int]]:
             plans += [([i], -1) for i in idx]
             continue
         first = members[idx[0]].predictor_.model
-        n_layers = len(_base(first.backbone).encoder.layer)
+        n_layers = len(base_model(first.backbone).encoder.layer)
         k = min(unchanged_prefix(members[i].predictor_.meta, n_layers) for i in idx)
         while k >= 0 and not all(
             _same_weights(a, b)
@@ -104,9 +87,9 @@ def share_plan(members: Sequence[Any]) -> list[tuple[list[int], int]]:
 
 def tie_prefix(models: Sequence[nn.Module], k: int) -> None:
     """Hold the shared embeddings and lower k layers once (the other members point at the first's)."""
-    first = _base(models[0].backbone)
+    first = base_model(models[0].backbone)
     for model in models[1:]:
-        base = _base(model.backbone)
+        base = base_model(model.backbone)
         base.embeddings = first.embeddings
         for j in range(k):
             base.encoder.layer[j] = first.encoder.layer[j]
@@ -117,13 +100,13 @@ def _group_logits(models: Sequence[nn.Module], batch: dict[str, torch.Tensor], k
     ids, mask = batch["input_ids"], batch["attention_mask"]
     if k < 0:
         return [m(input_ids=ids, attention_mask=mask) for m in models]
-    first = _base(models[0].backbone)
-    with _only_layers(first, slice(0, k), passthrough=False):
+    first = base_model(models[0].backbone)
+    with only_layers(first, slice(0, k), passthrough=False):
         lower = first(input_ids=ids, attention_mask=mask).last_hidden_state
     out = []
     for m in models:
-        base = _base(m.backbone)
-        with _only_layers(base, slice(k, None), passthrough=True):
+        base = base_model(m.backbone)
+        with only_layers(base, slice(k, None), passthrough=True):
             hidden = base(inputs_embeds=lower, attention_mask=mask).last_hidden_state
         out.append(m.head(hidden, mask))
     return out

@@ -25,7 +25,7 @@ class _Passthrough(nn.Module):
 
 
 def supports_prefix_cache(backbone: nn.Module) -> bool:
-    base = _base(backbone)
+    base = base_model(backbone)
     return (
         hasattr(base, "embeddings")
         and isinstance(getattr(base, "encoder", None), nn.Module)
@@ -33,8 +33,22 @@ def supports_prefix_cache(backbone: nn.Module) -> bool:
     )
 
 
-def _base(backbone: nn.Module) -> nn.Module:
+def base_model(backbone: nn.Module) -> nn.Module:
     return backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
+
+
+@contextmanager
+def only_layers(base: nn.Module, part: slice, passthrough: bool) -> Iterator[None]:
+    """Run ``base`` (a BERT-style encoder) with only the encoder layers in ``part``; with
+    ``passthrough`` the embeddings are skipped (the input is already hidden states)."""
+    layers, embeddings = base.encoder.layer, base.embeddings
+    base.encoder.layer = nn.ModuleList(list(layers)[part])
+    if passthrough:
+        base.embeddings = _Passthrough()
+    try:
+        yield
+    finally:
+        base.encoder.layer, base.embeddings = layers, embeddings
 
 
 class FrozenPrefixCache:
@@ -43,17 +57,6 @@ class FrozenPrefixCache:
         self.store: dict[int, torch.Tensor] = {}
         self.bytes = 0
 
-    @contextmanager
-    def _layers(self, base: nn.Module, part: slice, passthrough: bool) -> Iterator[None]:
-        layers, embeddings = base.encoder.layer, base.embeddings
-        base.encoder.layer = nn.ModuleList(list(layers)[part])
-        if passthrough:
-            base.embeddings = _Passthrough()
-        try:
-            yield
-        finally:
-            base.encoder.layer, base.embeddings = layers, embeddings
-
     def forward(
         self,
         backbone: nn.Module,
@@ -61,13 +64,13 @@ class FrozenPrefixCache:
         attention_mask: torch.Tensor,
         example_ids: torch.Tensor,
     ) -> torch.Tensor:
-        base = _base(backbone)
+        base = base_model(backbone)
         ids = example_ids.tolist()
         lengths = attention_mask.sum(1).tolist()
         missing = [j for j, i in enumerate(ids) if i not in self.store]
         if missing:
             rows = torch.tensor(missing, device=input_ids.device)
-            with torch.no_grad(), self._layers(base, slice(0, self.n_layers), passthrough=False):
+            with torch.no_grad(), only_layers(base, slice(0, self.n_layers), passthrough=False):
                 lower = base(input_ids=input_ids[rows], attention_mask=attention_mask[rows]).last_hidden_state
             for k, j in enumerate(missing):
                 kept = lower[k, : int(lengths[j])].detach().clone()
@@ -79,7 +82,7 @@ class FrozenPrefixCache:
         )
         for j, i in enumerate(ids):
             hidden[j, : int(lengths[j])] = self.store[i]
-        with self._layers(base, slice(self.n_layers, None), passthrough=True):
+        with only_layers(base, slice(self.n_layers, None), passthrough=True):
             return base(inputs_embeds=hidden, attention_mask=attention_mask).last_hidden_state
 
 
