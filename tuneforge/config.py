@@ -169,6 +169,9 @@ class TrainConfig(_Strict):
     grad_accum: int = Field(1, ge=1)
     eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (default: each epoch)")
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    max_seconds: float | None = Field(
+        None, gt=0, description="stop after this much training time (seconds; the best weights are kept)"
+    )
     select_best: bool = Field(True, description="end with the best evaluated weights, not the last ones")
     class_weights: Literal["none", "balanced"] = "none"
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)

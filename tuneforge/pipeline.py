@@ -31,7 +31,7 @@ from .models.tasks import Distillation, Task, get_task
 from .rundir import RunDir
 from .track.base import Trackers
 from .train.checkpoint import select_checkpoint
-from .train.loop import fit
+from .train.loop import EvalListener, fit
 from .train.probe import fit_linear_probe, init_head_from_probe
 from .train.progress import ProgressReporter
 from .types import Example
@@ -152,12 +152,14 @@ def run(
     sample_weights: Sequence[float] | None = None,
     soft_targets: Sequence[Any] | None = None,
     distillation: Distillation | None = None,
+    on_evaluate: EvalListener | None = None,
 ) -> RunDir:
     """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md.
 
     ``sample_weights``: one weight per training example after the data stage (integer bootstrap
     counts, boosting weights); examples of weight 0 are left out of training altogether (also of
-    the probe-started head). ``soft_targets``: per training example, class probabilities (NER: one
+    the probe-started head). ``on_evaluate(state, metrics)`` is told of every validation (a search's
+    pruner raises from it to end the run). ``soft_targets``: per training example, class probabilities (NER: one
     row per word) that the loss matches as ``distillation`` says (knowledge distillation)."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
@@ -289,6 +291,7 @@ def run(
             class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
             progress=progress,
             method=method,
+            on_evaluate=on_evaluate,
         )
     finally:
         trackers.close()

@@ -26,6 +26,8 @@ from .progress import ProgressReporter
 
 # evaluate(model) -> (metrics dict, validation loss); provided by the caller
 Evaluator = Callable[[TaskModel], tuple[dict[str, float], float | None]]
+# on_evaluate(state, metrics): told of every evaluation (a search pruner); may raise to end the run
+EvalListener = Callable[[LoopState, dict[str, float]], None]
 
 
 @dataclass
@@ -58,6 +60,7 @@ def fit(
     bf16: bool = False,
     progress: ProgressReporter | None = None,
     method: Method | None = None,
+    on_evaluate: EvalListener | None = None,
 ) -> FitResult:
     progress = progress or ProgressReporter(quiet=True)
     device = next(model.parameters()).device
@@ -79,6 +82,7 @@ def fit(
     es = cfg.early_stopping
     started, seen, eval_seconds = time.perf_counter(), 0, 0.0
     grad_state_bytes = 0
+    evaluated_at: list[int] = []
 
     def checkpoint() -> None:
         extra = method.loop_state(model) if method is not None else None
@@ -101,6 +105,12 @@ def fit(
         else:
             state.bad_evals += 1
             state.stopped = es.patience > 0 and state.bad_evals >= es.patience
+        evaluated_at.append(state.step)
+        if on_evaluate is not None:
+            on_evaluate(state, metrics)
+
+    def out_of_time() -> bool:
+        return cfg.max_seconds is not None and time.perf_counter() - started - eval_seconds >= cfg.max_seconds
 
     progress.start(steps_per_epoch * cfg.epochs, state.step)
     model.train()
@@ -147,6 +157,11 @@ def fit(
                 run_eval()
             if state.step % cfg.checkpoint_steps == 0 and state.batch < len(batches):
                 checkpoint()
+            if out_of_time() and not state.stopped:  # train.max_seconds: a budget, not an error
+                progress.message(f"train.max_seconds={cfg.max_seconds:g} reached at step {state.step}")
+                if not evaluated_at or evaluated_at[-1] != state.step:
+                    run_eval()
+                state.stopped = True
         if state.batch >= len(batches):
             trackers.log(
                 {

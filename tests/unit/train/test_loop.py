@@ -39,7 +39,7 @@ def _model(spec, task, labels):
     return model
 
 
-def _fit(setup, tmp_path, scores, **cfg):
+def _fit(setup, tmp_path, scores, on_evaluate=None, **cfg):
     spec, task, feats, labels = setup
     model = _model(spec, task, labels)
     calls = iter(scores)
@@ -59,6 +59,7 @@ def _fit(setup, tmp_path, scores, **cfg):
         trackers=trackers,
         metric="accuracy",
         pad_id=tok_pad(spec),
+        on_evaluate=on_evaluate,
     )
     trackers.close()
     return result, model
@@ -121,3 +122,27 @@ def test_class_weights_balanced_upweights_rare_class():
     w = _class_weights(task, feats, 2, "balanced")
     assert w[1] / w[0] == pytest.approx(9.0)
     assert _class_weights(task, feats, 2, "none") is None
+
+
+def test_on_evaluate_sees_every_evaluation_and_can_end_the_run(setup, tmp_path):
+    seen = []
+
+    class Pruned(Exception):
+        pass
+
+    def listener(state, metrics):
+        seen.append((state.step, metrics["accuracy"]))
+        if len(seen) == 2:
+            raise Pruned
+
+    with pytest.raises(Pruned):
+        _fit(setup, tmp_path, [0.5, 0.6, 0.7], epochs=3, on_evaluate=listener)
+    assert seen == [(5, 0.5), (10, 0.6)]
+
+
+def test_max_seconds_stops_training_and_evaluates_where_it_stopped(setup, tmp_path):
+    result, _ = _fit(setup, tmp_path, [0.5] * 5, epochs=50, max_seconds=1e-9, early_stopping={"patience": 0})
+    assert result.state.stopped and result.state.done
+    assert result.state.step == 1  # the budget ends training after the first optimizer step
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["split"] == "validation"] == [1]
