@@ -45,12 +45,65 @@ def run_cmd(
     ] = False,
     force: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    selection: Annotated[
+        Path | None,
+        typer.Option(help="use the backbone and method that `tuneforge select` picked (its folder or json)"),
+    ] = None,
 ) -> None:
     """Fine-tune as RECIPE says; writes a run directory with model, metrics and reports."""
+    from .config import load_recipe
     from .pipeline import run
 
-    run_dir = run(recipe, overrides or [], resume=resume, force=force, quiet=quiet)
+    spec = load_recipe(recipe, overrides or [])
+    if selection is not None:
+        from .select.selection import apply_selection
+
+        spec = apply_selection(spec, selection)
+        out.print(f"selection {selection}: backbone {spec.backbone}, method {spec.method.name}")
+    run_dir = run(spec, resume=resume, force=force, quiet=quiet)
     _print_summary(run_dir.path)
+
+
+@app.command("select")
+def select_cmd(
+    recipe: Annotated[Path, typer.Argument(help="recipe YAML file (its select: section, if any, is used)")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="key.path=value overrides")] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="time budget of the whole selection: 90s, 20m, 1h")
+    ] = None,
+    backbones: Annotated[
+        str | None, typer.Option(help="comma-separated backbones (default: recipe's + packaged encoders)")
+    ] = None,
+    methods: Annotated[str | None, typer.Option(help="comma-separated methods (default: full,lora)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="selection folder (default: OUTPUT-select)")
+    ] = None,
+) -> None:
+    """Rank (backbone x method) candidates on RECIPE's data within a budget: frozen-feature estimates,
+    then successive halving with short fine-tuning runs. Writes selection.md/json and best_recipe.yaml."""
+    from rich.table import Table
+
+    from .select.selection import select
+
+    split = lambda v: [x.strip() for x in v.split(",") if x.strip()] if v else None  # noqa: E731
+    result = select(
+        recipe, overrides or [], budget=budget, backbones=split(backbones), methods=split(methods),
+        out=out_dir, say=lambda m: err.print(m, highlight=False),
+    )  # fmt: skip
+    table = Table("candidate", "probe", "knn", "logme", "score", "rounds", "train s", "latency ms", "Pareto")
+    for row in sorted(result.rows, key=lambda r: (not r["pick"], -r["rounds"], -(r["score"] or -1e9))):
+        est = row["estimates"]
+        table.add_row(
+            f"[bold]{row['name']}[/bold]" if row["pick"] else row["name"],
+            *(f"{est[k]:.4f}" if k in est else "-" for k in ("probe", "knn", "logme")),
+            "-" if row["score"] is None else f"{row['score']:.4f}", str(row["rounds"]),
+            f"{row['train_seconds']:.0f}", f"{row['latency_ms']:.1f}", "yes" if row["pareto"] else "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        f"pick: [bold]{result.pick}[/bold] in {result.seconds:.0f}s of a {result.budget_seconds:.0f}s budget; "
+        f"report {result.folder / 'selection.md'}; train it: tuneforge run {recipe} --selection {result.folder}"
+    )
 
 
 def _print_summary(path: Path) -> None:

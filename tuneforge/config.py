@@ -258,6 +258,32 @@ class EnsembleConfig(_Strict):
         return v
 
 
+class SelectConfig(_Strict):
+    """``select:``: which (backbone x method) pairs ``tuneforge select`` measures. See docs/selection.md."""
+
+    backbones: list[str] = Field(
+        default_factory=list,
+        description="registry names or local folders; default: the recipe's backbone and the packaged encoders",
+    )
+    methods: list[MethodConfig] = Field(
+        default_factory=list, description="methods (names or {name: ..., options}); default: full and lora"
+    )
+    budget: str = Field("20m", description="wall-clock budget of the whole selection: 90s, 20m, 1h")
+    estimator: Literal["probe", "knn", "logme"] = Field(
+        "probe", description="the stage-1 estimate that orders candidates for stage 2"
+    )
+    max_candidates: int = Field(8, ge=1, description="candidates that go on to stage 2 (best estimates)")
+    eta: int = Field(2, ge=2, description="successive halving keeps the best 1/eta after each round")
+    min_seconds: float = Field(20.0, gt=0, description="least training time worth giving one candidate")
+    stage1_examples: int = Field(4000, ge=10, description="training examples encoded for stage 1")
+    output: str | None = Field(None, description="selection folder; default: <output>-select")
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _method_shorthand(cls, v: Any) -> Any:
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+
 class Recipe(_Strict):
     task: TaskName = "classification"
     data: DataConfig
@@ -267,6 +293,7 @@ class Recipe(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: str = Field("runs/run", description="run directory")
     ensemble: EnsembleConfig | None = Field(None, description="train an ensemble: tuneforge ensemble RECIPE")
+    select: SelectConfig | None = Field(None, description="model selection: tuneforge select RECIPE")
     track: list[Literal["jsonl", "tensorboard"]] = Field(
         default_factory=lambda: ["jsonl", "tensorboard"],
         description="metrics.jsonl is always written; add tensorboard for TensorBoard event files",

@@ -49,8 +49,8 @@ class Predictor:
     def _examples(self, inputs: Sequence[str | Example]) -> list[Example]:
         out = []
         for i, item in enumerate(inputs):
-            if isinstance(item, Example):
-                out.append(self._normalized(item))
+            if isinstance(item, Example):  # gold labels, if any, play no part in a prediction
+                out.append(self._normalized(replace(item, label=None, tags=None)))
             elif isinstance(item, str):
                 if not item.strip():
                     raise DataError(f"input {i} is empty", hint="give non-empty texts")

@@ -1,0 +1,96 @@
+"""Budgeted successive halving (Karnin et al., 2013; Jamieson & Talwalkar, 2016).
+
+``n`` candidates, a wall-clock budget ``B`` and a halving rate ``eta``: the search runs
+``R = ceil(log_eta n)`` rounds; each round gets an equal share of what is left of the budget, split
+equally among the candidates still in the race, and only the best ``1/eta`` of them go on to the next
+round, where each gets ``eta`` times the time. When the share per candidate falls below
+``min_seconds``, the round is run with fewer candidates (the best so far) instead of starving all of
+them; when not even one fits, the search stops. The clock is checked before every training call, so
+the budget is exceeded at most by the overrun of a single call."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# train(candidate index, round, seconds) -> (validation score, details)
+TrainFn = Callable[[int, int, float], tuple[float, dict[str, Any]]]
+
+
+@dataclass
+class Trial:
+    candidate: int
+    round: int
+    seconds_given: float
+    seconds_used: float
+    score: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HalvingResult:
+    trials: list[Trial]
+    rounds: int  # rounds planned
+    survivors: list[int]  # candidates of the last round run, best first
+    seconds: float
+    stopped_for_budget: bool
+
+    def best(self) -> int | None:
+        return self.survivors[0] if self.survivors else None
+
+    def last_score(self, candidate: int) -> float | None:
+        scores = [t.score for t in self.trials if t.candidate == candidate]
+        return scores[-1] if scores else None
+
+    def rounds_reached(self, candidate: int) -> int:
+        return max((t.round + 1 for t in self.trials if t.candidate == candidate), default=0)
+
+
+def successive_halving(
+    order: Sequence[int],
+    train: TrainFn,
+    budget: float,
+    *,
+    eta: int = 2,
+    min_seconds: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> HalvingResult:
+    """Race the candidates in ``order`` (best prior estimate first; it breaks ties and decides who is
+    dropped when the budget cannot feed everyone) within ``budget`` seconds."""
+    if eta < 2:
+        raise ValueError("eta must be at least 2")
+    start = clock()
+    alive = list(order)
+    rounds = max(1, math.ceil(math.log(len(alive), eta))) if len(alive) > 1 else 1
+    trials: list[Trial] = []
+    survivors: list[int] = []
+    stopped = False
+    for rnd in range(rounds):
+        left = budget - (clock() - start)
+        round_budget = left / (rounds - rnd)
+        fits = int(round_budget // min_seconds) if min_seconds > 0 else len(alive)
+        if fits < 1:
+            stopped = True
+            break
+        if fits < len(alive):
+            alive, stopped = alive[:fits], True
+        scores: dict[int, float] = {}
+        round_end = clock() + round_budget
+        for i, cand in enumerate(alive):
+            share = (round_end - clock()) / (len(alive) - i)
+            if share < min_seconds and scores:
+                stopped = True
+                break
+            t0 = clock()
+            score, details = train(cand, rnd, max(share, min_seconds))
+            trials.append(Trial(cand, rnd, share, clock() - t0, score, details))
+            scores[cand] = score
+        ranked = sorted(scores, key=lambda c: (-scores[c], list(order).index(c)))
+        survivors = ranked
+        if rnd == rounds - 1 or len(ranked) <= 1:
+            break
+        alive = ranked[: max(1, math.ceil(len(ranked) / eta))]
+    return HalvingResult(trials, rounds, survivors, clock() - start, stopped)
