@@ -115,11 +115,14 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=6, help="upper bound of the exhaustive runs")
     p.add_argument("--budget-share", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--exhaustive-only", action="store_true", help="only the ground-truth runs (resumable)")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "select")
     args = p.parse_args()
     folder = args.out / args.dataset
     rows = exhaustive(args, folder)
     exhaustive_s = sum(r["wall_seconds"] for r in rows)
+    if args.exhaustive_only:
+        return 0
 
     from tuneforge.config import recipe_from_dict
     from tuneforge.select.selection import select
