@@ -180,27 +180,36 @@ def models_list_cmd() -> None:
     from rich.table import Table
 
     from .models.catalog import catalog
+    from .models.packaged import cache_root
 
     models = catalog()
-    table = Table("name", "params", "layers", "hidden", "max len", "languages", "licence")
+    table = Table(
+        "name", "kind", "params", "layers", "hidden", "max len", "languages", "licence", "LoRA targets"
+    )
     table.columns[0].no_wrap = True
     table.columns[0].min_width = max(len(m["name"]) for m in models)
     for m in models:
         if "missing" in m:
-            table.add_row(m["name"], "not installed", "-", "-", "-", "-", "-")
+            table.add_row(m["name"], "-", "not installed", "-", "-", "-", "-", "-", "-")
             continue
         table.add_row(
-            m["name"], f"{m['parameters'] / 1e6:.1f}M", str(m["layers"]), str(m["hidden_size"]),
-            str(m["max_length"]), ", ".join(m["languages"]), m["license"],
+            m["name"], m["kind"], f"{m['parameters'] / 1e6:.1f}M", str(m["layers"]), str(m["hidden_size"]),
+            str(m["max_length"]), ", ".join(m["languages"]), m["license"], ", ".join(m["lora_targets"]),
         )  # fmt: skip
     out.print(table)
+    pending = [m["name"] for m in models if m.get("converted") is False]
+    if pending:
+        out.print(f"converted once on first use, into {cache_root() / 'models'}: {', '.join(pending)}")
     out.print(
-        "details: tuneforge models info NAME; a local Hugging Face model folder works as a backbone too"
+        "details: tuneforge models info NAME; a local Hugging Face model folder, or a hub id when online "
+        "(or already in the Hugging Face cache), works as a backbone too"
     )
 
 
 @models_app.command("info")
-def models_info_cmd(name: Annotated[str, typer.Argument(help="registry name or local model folder")]) -> None:
+def models_info_cmd(
+    name: Annotated[str, typer.Argument(help="registry name, local model folder or hub id")],
+) -> None:
     """Everything tuneforge knows about one backbone, as JSON."""
     from .models.catalog import describe
 
