@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, did_you_mean
 
@@ -195,6 +195,56 @@ class TrainConfig(_Strict):
         )  # YAML reads on/off as booleans
 
 
+class SpaceParam(_Strict):
+    """One searched recipe key: a float or int range (``log``: sampled on a log scale; ``step``: a
+    grid) or a list of ``choices``. See docs/tuning.md."""
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = Field(None, description="float/int: smallest value")
+    high: float | None = Field(None, description="float/int: largest value")
+    log: bool = Field(False, description="float/int: sample on a log scale (low > 0)")
+    step: float | None = Field(None, gt=0, description="float/int: sample multiples of step above low")
+    choices: list[str | int | float | bool | None] | None = Field(None, description="categorical: the values")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SpaceParam:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical parameter needs a non-empty list of choices")
+            if self.low is not None or self.high is not None or self.log or self.step is not None:
+                raise ValueError("a categorical parameter takes choices, not low/high/log/step")
+            return self
+        if self.choices is not None:
+            raise ValueError(
+                f"a {self.type} parameter takes low/high, not choices (or use type: categorical)"
+            )
+        if self.low is None or self.high is None or self.low > self.high:
+            raise ValueError(f"a {self.type} parameter needs low <= high")
+        if self.log and (self.low <= 0 or self.step is not None):
+            raise ValueError("log: true needs low > 0 and no step")
+        if self.type == "int" and not all(
+            float(v).is_integer() for v in (self.low, self.high, self.step or 1)
+        ):
+            raise ValueError("an int parameter needs whole numbers for low, high and step")
+        return self
+
+
+class TuneConfig(_Strict):
+    """``tune:``: the hyper-parameter search of ``tuneforge tune RECIPE``. See docs/tuning.md."""
+
+    trials: int = Field(20, ge=1, description="finished trials (complete or pruned) the study aims for")
+    metric: str = Field("auto", description="validation metric to maximise; auto: the early-stopping one")
+    pruner: Literal["median", "halving", "none"] = Field(
+        "median", description="end poor trials early from their per-epoch validation metric"
+    )
+    seed: int | None = Field(None, description="seed of the TPE sampler; default: train.seed")
+    startup_trials: int = Field(5, ge=0, description="random trials before TPE models the results")
+    space: dict[str, SpaceParam] | None = Field(
+        None, description="dotted recipe key -> distribution; default: the method's own space"
+    )
+    output: str | None = Field(None, description="study folder; default: <output>-tune")
+
+
 class EnsembleMemberConfig(_Strict):
     """One member: the recipe with these changes (or a finished run, ``run: path``)."""
 
@@ -294,6 +344,7 @@ class Recipe(_Strict):
     output: str = Field("runs/run", description="run directory")
     ensemble: EnsembleConfig | None = Field(None, description="train an ensemble: tuneforge ensemble RECIPE")
     select: SelectConfig | None = Field(None, description="model selection: tuneforge select RECIPE")
+    tune: TuneConfig | None = Field(None, description="hyper-parameter search: tuneforge tune RECIPE")
     track: list[Literal["jsonl", "tensorboard"]] = Field(
         default_factory=lambda: ["jsonl", "tensorboard"],
         description="metrics.jsonl is always written; add tensorboard for TensorBoard event files",
