@@ -106,6 +106,66 @@ def select_cmd(
     )
 
 
+@app.command("tune")
+def tune_cmd(
+    recipe: Annotated[Path, typer.Argument(help="recipe YAML file (its tune: section, if any, is used)")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="key.path=value overrides")] = None,
+    trials: Annotated[
+        int | None, typer.Option(min=1, help="finished trials to reach (default: tune.trials, 20)")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="study folder (default: tune.output or OUTPUT-tune)")
+    ] = None,
+    pruner: Annotated[
+        str | None, typer.Option(help="median, halving or none (default: tune.pruner, median)")
+    ] = None,
+    timeout: Annotated[
+        str | None, typer.Option(help="start no new trial after this long: 90s, 30m, 2h")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="optuna (this process) or ray (Ray Tune)")] = "optuna",
+    resume: Annotated[
+        bool, typer.Option(help="continue the study already in the folder (--no-resume: refuse to)")
+    ] = True,
+    quiet: Annotated[bool, typer.Option(help="no line per trial")] = False,
+) -> None:
+    """Search hyper-parameters of RECIPE with Optuna (TPE, pruning on the per-epoch validation metric);
+    the study is resumable (OUT/study.db). Writes tuning.md/json and best_recipe.yaml."""
+    from rich.table import Table
+
+    from .select.tune import tune
+
+    result = tune(
+        recipe, overrides or [], trials=trials, out=out_dir, pruner=pruner, timeout=timeout,
+        backend=backend, resume=resume, quiet=quiet,
+    )  # fmt: skip
+    keys = list(result.best_params) or sorted({k for r in result.trials for k in r["params"]})
+    short = [k.rsplit(".", 1)[-1] for k in keys]  # lr, r, dropout; the full key where two would clash
+    heads = [s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True)]
+    table = Table("trial", "state", result.metric, "s", *heads)
+    for column in table.columns:
+        column.min_width = len(str(column.header))
+    for row in result.trials:
+        best = row["number"] == result.best_trial
+        value = "-" if row["value"] is None else f"{row['value']:.4f}"
+        cells = [str(row["number"]), row["state"].lower(), value, _short(row["seconds"])]
+        cells += [_short(row["params"].get(k)) for k in keys]
+        table.add_row(*(f"[bold]{c}[/bold]" for c in cells) if best else cells)
+    wide = out.measure(table, options=out.options.update(max_width=1000)).maximum
+    out.print(table, width=max(out.width, wide), crop=False)  # every column whole, also when narrow
+    if result.best_recipe is None:
+        out.print(f"no trial finished; see {result.out / 'tuning.md'}")
+        return
+    out.print(
+        f"best: trial {result.best_trial}, {result.metric}={result.best_value:.4f}; report "
+        f"{result.out / 'tuning.md'}; train it: tuneforge run {result.best_recipe}",
+        soft_wrap=True,
+    )
+
+
+def _short(value) -> str:
+    return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def _print_summary(path: Path) -> None:
     from .rundir import RunDir
 
