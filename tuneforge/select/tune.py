@@ -109,6 +109,7 @@ def open_study(out: Path, name: str, fingerprint: str, pruner: Any, seed: int, s
     import optuna
 
     storage = f"sqlite:///{(out / STUDY_DB).resolve()}"
+    name = next(iter(optuna.get_all_study_names(storage)), name)  # a folder holds one study
     probe = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
     made_for = probe.user_attrs.get("fingerprint")
     if made_for is None:
