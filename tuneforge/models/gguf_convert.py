@@ -100,7 +100,7 @@ def convert(gguf_path: Path, out: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model.hf_quantizer = None
+    setattr(model, "hf_quantizer", None)  # noqa: B010  (a plain attribute of the loaded model)
     for config in (model.config, getattr(model, "generation_config", None)):
         if config is not None and hasattr(config, "quantization_config"):
             del config.quantization_config

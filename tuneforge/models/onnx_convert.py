@@ -98,10 +98,8 @@ def _num_heads(g: _Graph, hidden: int) -> int:
             shape = g.constant(reshape.input[1])
             parts = g.producer.get(reshape.input[1])
             if shape is None and parts is not None and parts.op_type == "Concat":
-                values = [g.constant(i) for i in parts.input]
-                shape = (
-                    np.concatenate([v.reshape(-1) for v in values[-2:]]) if None not in values[-2:] else None
-                )
+                last = [v for v in (g.constant(i) for i in parts.input[-2:]) if v is not None]
+                shape = np.concatenate([v.reshape(-1) for v in last]) if len(last) == 2 else None
             if shape is None or len(shape) < 2:
                 continue
             heads, head_dim = int(shape[-2]), int(shape[-1])  # one of them may be -1 (inferred)
