@@ -67,9 +67,11 @@ def chinese_model(tmp_path_factory):
     )
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), tokenize_chinese_chars=True).save_pretrained(
-        folder
-    )
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), tokenize_chinese_chars=True)
+    tokenizer.save_pretrained(folder)
+    # every character of the data is in the vocabulary: no [UNK] (transformers 5 reads vocab=, not vocab_file=)
+    ids = tokenizer("王芳在杭州工作。", add_special_tokens=False)["input_ids"]
+    assert len(ids) == 8 and tokenizer.unk_token_id not in ids
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=32,
