@@ -239,6 +239,9 @@ class TuneConfig(_Strict):
     )
     seed: int | None = Field(None, description="seed of the TPE sampler; default: train.seed")
     startup_trials: int = Field(5, ge=0, description="random trials before TPE models the results")
+    baseline: bool = Field(
+        True, description="first trial: the recipe's own values of the searched keys (when inside the space)"
+    )
     space: dict[str, SpaceParam] | None = Field(
         None, description="dotted recipe key -> distribution; default: the method's own space"
     )

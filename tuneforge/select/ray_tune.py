@@ -18,7 +18,7 @@ from rich.console import Console
 
 from ..config import Recipe, SpaceParam, recipe_from_dict
 from ..errors import ConfigError
-from .space import suggest
+from .space import baseline, suggest
 from .trial import run_trial, tidy_trial
 from .tune_report import TuneResult, write_best_recipe, write_reports
 
@@ -89,8 +89,13 @@ def _tuner(recipe: Recipe, space, metric, out: Path, trials: int, pruner: str, s
     seed = recipe.train.seed if settings is None or settings.seed is None else settings.seed
     startup = 5 if settings is None else settings.startup_trials
     sampler = TPESampler(seed=seed, n_startup_trials=startup)
+    start = baseline(recipe, space) if settings is None or settings.baseline else None
     searcher = OptunaSearch(
-        space=partial(_define_by_run, space=space), metric=metric, mode="max", sampler=sampler
+        space=partial(_define_by_run, space=space),
+        metric=metric,
+        mode="max",
+        sampler=sampler,
+        points_to_evaluate=[start] if start else None,
     )
     scheduler = None
     if pruner != "none":  # ASHA on the evaluations; the rungs start at the second one

@@ -189,3 +189,47 @@ def suggest(trial: Any, space: dict[str, SpaceParam]) -> dict[str, Any]:
         else:
             params[key] = trial.suggest_float(key, p.low, p.high, step=p.step, log=p.log)
     return params
+
+
+def _current(recipe: Recipe, key: str) -> Any:
+    """The value the recipe itself gives ``key`` (the defaults that the run would fill in, too)."""
+    parts = key.split(".")
+    method = get_method(recipe.method.name, recipe.method.options())
+    if parts[0] == "method":
+        return method.options.model_dump().get(parts[1])
+    lr = recipe.train.lr if recipe.train.lr is not None else method.default_lr()
+    if key == "train.lr":
+        return lr
+    if key == "train.head_lr" and recipe.train.head_lr is None:  # as pipeline.run fills it in
+        return lr * (1 if recipe.model.head_init in ("auto", "probe") else 10)
+    node: Any = recipe.resolved()
+    for part in parts:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _inside(value: Any, p: SpaceParam) -> bool:
+    if p.type == "categorical":
+        return value in (p.choices or [])
+    if isinstance(value, bool) or not isinstance(value, int | float) or not p.low <= value <= p.high:
+        return False
+    if p.type == "int" and (not float(value).is_integer() or (value - p.low) % (p.step or 1)):
+        return False
+    return (
+        p.type == "int"
+        or p.step is None
+        or abs((value - p.low) / p.step - round((value - p.low) / p.step)) < 1e-9
+    )
+
+
+def baseline(recipe: Recipe, space: dict[str, SpaceParam]) -> dict[str, Any] | None:
+    """The recipe's own values of the searched keys, when every one lies in the space: run as the
+    first trial, so the search never ends below the recipe it started from (on validation)."""
+    params = {key: _current(recipe, key) for key in space}
+    if not all(_inside(v, space[k]) for k, v in params.items()):
+        return None
+    for key, value in params.items():  # the value as the space writes it (16, not 16.0)
+        p = space[key]
+        params[key] = next(c for c in p.choices if c == value) if p.type == "categorical" else value
+        params[key] = int(value) if p.type == "int" else params[key]
+    return params

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from ..config import Recipe, SpaceParam, TuneConfig, load_recipe, recipe_from_dict
 from ..errors import ConfigError, TuneforgeError
-from .space import resolve_space, suggest
+from .space import baseline, resolve_space, suggest
 from .trial import evaluation_unit, run_trial, tidy_trial, tune_metric
 from .tune_report import TuneResult, importances, optuna_rows, write_best_recipe, write_reports
 
@@ -261,6 +261,9 @@ def _optuna_search(
         seed, settings.startup_trials,
     )  # fmt: skip
     lost = recover(study, out)
+    start = baseline(recipe, space) if settings.baseline and not study.trials else None
+    if start is not None:  # the recipe as it is, first: the search cannot end below it
+        study.enqueue_trial(start, user_attrs={"baseline": True})
     if lost and console:
         console.print(f"resuming: interrupted trial(s) {', '.join(map(str, lost))} run again", soft_wrap=True)
     failures = 0

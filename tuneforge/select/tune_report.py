@@ -57,7 +57,7 @@ def optuna_rows(study: Any) -> list[dict[str, Any]]:
             "last_step": t.last_step,
             "run": t.user_attrs.get("run"),
         }
-        for key in ("retry_of", "error"):
+        for key in ("baseline", "retry_of", "error"):
             if key in t.user_attrs:
                 row[key] = t.user_attrs[key]
         rows.append(row)

@@ -13,7 +13,7 @@ from tests.conftest import tiny_recipe
 from tuneforge.config import load_recipe, recipe_from_dict
 from tuneforge.errors import ConfigError
 from tuneforge.methods import METHODS
-from tuneforge.select.space import apply_params, check_key, default_space, resolve_space
+from tuneforge.select.space import apply_params, baseline, check_key, default_space, resolve_space
 from tuneforge.select.trial import make_listener, tune_metric
 from tuneforge.select.tune import make_pruner, open_study, parse_duration, recover, study_lock, tune
 from tuneforge.train.checkpoint import LoopState
@@ -84,6 +84,17 @@ def test_range_ends_are_tried_on_the_recipe():
     lora = _recipe(method="lora", tune={"space": {"method.r": {"type": "int", "low": 0, "high": 8}}})
     with pytest.raises(ConfigError, match=r"method.r=0"):
         resolve_space(lora)
+
+
+def test_the_recipes_own_values_are_the_first_trial():
+    lora = _recipe(method="lora")
+    assert baseline(lora, resolve_space(lora)) == {
+        "train.lr": 5e-4, "method.r": 8, "method.alpha": 16, "method.dropout": 0.05, "train.warmup": 0.06,
+    }  # fmt: skip
+    full = _recipe(model={"head_init": "random"})
+    assert baseline(full, default_space("full"))["train.head_lr"] == pytest.approx(5e-4)  # as run() fills in
+    outside = _recipe(train={"lr": 0.5})
+    assert baseline(outside, default_space("full")) is None
 
 
 def test_apply_params_sets_nested_keys_and_drops_the_tune_section():
@@ -220,6 +231,12 @@ def test_a_small_study_finishes_and_reports(study):
         assert row["value"] == pytest.approx(summary["metrics"]["validation"]["accuracy"])
 
 
+def test_the_study_starts_from_the_recipe(study):
+    first = study["second"].trials[0]
+    assert first["params"] == {"train.lr": 1e-3} and first["baseline"] is True
+    assert study["second"].best_value >= first["value"]
+
+
 def test_resuming_continues_without_redoing_trials(study):
     assert len(study["first"].trials) == 2 and [r["number"] for r in study["second"].trials] == [0, 1, 2]
     assert study["run_json"].stat().st_mtime_ns == study["stamp"]
@@ -287,6 +304,7 @@ def test_ray_backend_on_a_local_ray_instance(demo_data, tmp_path):
     finally:
         ray.shutdown()
     assert result.backend == "ray" and [r["state"] for r in result.trials] == ["COMPLETE", "COMPLETE"]
+    assert {"train.lr": 1e-3} in [r["params"] for r in result.trials]  # the recipe's own value, first
     assert result.best_value == max(r["value"] for r in result.trials)
     assert (result.best_run / "model" / "tuneforge.json").is_file()
     assert load_recipe(result.best_recipe).train.lr == pytest.approx(result.best_params["train.lr"])
