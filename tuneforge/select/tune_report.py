@@ -4,6 +4,7 @@ state, parameters, value, seconds; the best trial; parameter importances) and ``
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,15 @@ def importances(study: Any) -> dict[str, float]:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if len(complete) < 4:
         return {}
-    try:
-        return {k: round(float(v), 4) for k, v in optuna.importance.get_param_importances(study).items()}
-    except (RuntimeError, ValueError, ZeroDivisionError):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            found = optuna.importance.get_param_importances(study)
+        except (RuntimeError, ValueError, ZeroDivisionError):
+            return {}
+    if any("equal" in str(w.message) for w in caught):  # too few distinct results to tell them apart
         return {}
+    return {k: round(float(v), 4) for k, v in found.items()}
 
 
 def write_best_recipe(recipe: Recipe, result: TuneResult) -> Path | None:
@@ -118,11 +124,14 @@ def markdown(result: TuneResult) -> str:
         ]
     lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in result.trials:
-        cells = [r["number"], r["state"], r["value"], r["seconds"], *(r["params"].get(k) for k in keys)]
+        number = f"{r['number']} (recipe)" if r.get("baseline") else r["number"]
+        cells = [number, r["state"], r["value"], r["seconds"], *(r["params"].get(k) for k in keys)]
         lines.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
     if result.importances:
         lines += ["", "Parameter importance (optuna, share of the variation of the metric):", ""]
         lines += [f"- `{k}`: {v:.3f}" for k, v in result.importances.items()]
+    if any(r.get("baseline") for r in result.trials):
+        lines += ["", "(recipe): the recipe's own values, run first (tune.baseline)."]
     pruned = sum(r["state"] == "PRUNED" for r in result.trials)
     if pruned:
         were = "1 trial was" if pruned == 1 else f"{pruned} trials were"
