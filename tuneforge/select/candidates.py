@@ -35,19 +35,19 @@ class Candidate:
         return {"backbone": self.backbone, "method": self.method.model_dump(mode="json")}
 
 
-def parse_duration(value: str | float | int) -> float:
-    """``90``, ``"90s"``, ``"20m"``, ``"1h30m"`` -> seconds."""
+def parse_duration(value: str | float | int, what: str = "budget") -> float:
+    """``90``, ``"90s"``, ``"20m"``, ``"1h30m"`` -> seconds; ``what`` names the setting in errors."""
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         text = str(value).strip().lower().replace(" ", "")
         parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
         if not text or parts is None or not any(parts.groups()):
-            raise ConfigError(f"budget {value!r} is not a duration; write it like 90s, 20m or 1h30m")
+            raise ConfigError(f"{what} {value!r} is not a duration; write it like 90s, 20m or 1h30m")
         h, m, s = (float(g) if g else 0.0 for g in parts.groups())
         seconds = 3600 * h + 60 * m + s
     if seconds <= 0:
-        raise ConfigError(f"budget {value!r} must be positive")
+        raise ConfigError(f"{what} {value!r} must be positive")
     return seconds
 
 

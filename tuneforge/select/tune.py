@@ -9,7 +9,6 @@ its parameters are queued again. A lock file keeps two processes from driving on
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from rich.console import Console
 
 from ..config import Recipe, SpaceParam, TuneConfig, load_recipe, recipe_from_dict
 from ..errors import ConfigError, TuneforgeError
+from .candidates import parse_duration as duration_seconds
 from .space import baseline, resolve_space, suggest
 from .trial import evaluation_unit, run_trial, tidy_trial, tune_metric
 from .tune_report import TuneResult, importances, optuna_rows, write_best_recipe, write_reports
@@ -33,14 +33,7 @@ MAX_FAILURES = 3  # trials failing in a row (bad value combinations) before the 
 
 def parse_duration(value: str | float | int | None) -> float | None:
     """Seconds from ``90``, ``90s``, ``30m``, ``1h30m``; None stays None."""
-    if value is None or isinstance(value, int | float):
-        return None if value is None else float(value)
-    text = value.strip().lower()
-    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
-    if not text or parts is None or not any(parts.groups()):
-        raise ConfigError(f"timeout {value!r} is not a duration; write it like 90s, 30m or 1h30m")
-    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-    return h * 3600 + m * 60 + s
+    return None if value is None else duration_seconds(value, what="timeout")
 
 
 def _as_recipe(recipe: Recipe | str | Path | dict, overrides: list[str] | None) -> Recipe:
