@@ -66,6 +66,21 @@ def train_ensemble(recipe: Any, overrides: list[str] | None = None, *, quiet: bo
     return _train(recipe, overrides, quiet=quiet)
 
 
+def select_models(recipe: Any, overrides: list[str] | None = None, **options: Any) -> Any:
+    """Rank (backbone x method) candidates on the recipe's data within ``budget`` (``tuneforge select``);
+    returns the ``Selection`` (pick, rows, folder with ``selection.md/json`` and ``best_recipe.yaml``)."""
+    from .select.selection import select as _select
+
+    return _select(recipe, overrides, **options)
+
+
+def tune(recipe: Any, overrides: list[str] | None = None, **options: Any) -> Any:
+    """Hyper-parameter search with Optuna (or Ray Tune) as ``tuneforge tune``; returns the ``TuneResult``."""
+    from .select.tune import tune as _tune
+
+    return _tune(recipe, overrides, **options)
+
+
 def export_model(run: Any, format: str, out: Any, **options: Any) -> Any:
     """Export a run as ``hf``, ``merged``, ``onnx`` or ``onnx-int8`` to ``out``, after a parity check on
     held-out examples (returns the ``Parity`` figures; raises if they fall below the limits)."""
@@ -90,5 +105,7 @@ __all__ = [
     "load_ensemble",
     "merge",
     "run",
+    "select_models",
     "train_ensemble",
+    "tune",
 ]

@@ -251,7 +251,7 @@ def _rows(
 
 
 def select(
-    recipe: Recipe | str | Path,
+    recipe: Recipe | str | Path | dict,
     overrides: list[str] | None = None,
     *,
     budget: str | float | None = None,
@@ -263,7 +263,11 @@ def select(
     """Measure the candidates on the recipe's data within ``budget`` and write ``selection.md/json``
     and ``best_recipe.yaml`` into the selection folder. See docs/selection.md."""
     say = say or (lambda _m: None)
-    if not isinstance(recipe, Recipe):
+    if isinstance(recipe, dict):
+        recipe = recipe_from_dict(recipe, overrides)
+    elif isinstance(recipe, Recipe):
+        recipe = recipe_from_dict(recipe.resolved(), overrides) if overrides else recipe
+    else:
         recipe = load_recipe(recipe, overrides)
     cfg = _config(recipe, budget, backbones, methods)
     budget_s = parse_duration(cfg.budget)
