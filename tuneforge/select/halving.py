@@ -1,9 +1,10 @@
 """Budgeted successive halving (Karnin et al., 2013; Jamieson & Talwalkar, 2016).
 
-``n`` candidates, a wall-clock budget ``B`` and a halving rate ``eta``: the search runs
-``R = ceil(log_eta n)`` rounds; each round gets an equal share of what is left of the budget, split
-equally among the candidates still in the race, and only the best ``1/eta`` of them go on to the next
-round, where each gets ``eta`` times the time. When the share per candidate falls below
+``n`` candidates, a wall-clock budget ``B`` and a halving rate ``eta``: the search runs the rounds it
+takes to get from ``n`` candidates to one (about ``log_eta n``); each round gets an equal share of what
+is left of the budget, split equally among the candidates still in the race, and only the best
+``1/eta`` of them go on to the next round, where each gets about ``eta`` times the time. Once one
+candidate is left the race is over (it is not trained again alone). When the share per candidate falls below
 ``min_seconds``, the round is run with fewer candidates (the best so far) instead of starving all of
 them; when not even one fits, the search stops. The clock is checked before every training call, so
 the budget is exceeded at most by the overrun of a single call."""
@@ -33,7 +34,7 @@ class Trial:
 @dataclass
 class HalvingResult:
     trials: list[Trial]
-    rounds: int  # rounds planned
+    rounds: int  # rounds run
     survivors: list[int]  # candidates of the last round run, best first
     seconds: float
     stopped_for_budget: bool
@@ -64,13 +65,13 @@ def successive_halving(
         raise ValueError("eta must be at least 2")
     start = clock()
     alive = list(order)
-    rounds = max(1, math.ceil(math.log(len(alive), eta))) if len(alive) > 1 else 1
     trials: list[Trial] = []
     survivors: list[int] = []
     stopped = False
-    for rnd in range(rounds):
+    rnd = 0
+    while True:
         left = budget - (clock() - start)
-        round_budget = left / (rounds - rnd)
+        round_budget = left / _rounds(len(alive), eta)  # the rounds still to come share what is left
         fits = int(round_budget // min_seconds) if min_seconds > 0 else len(alive)
         if fits < 1:
             stopped = True
@@ -88,9 +89,17 @@ def successive_halving(
             score, details = train(cand, rnd, max(share, min_seconds))
             trials.append(Trial(cand, rnd, share, clock() - t0, score, details))
             scores[cand] = score
-        ranked = sorted(scores, key=lambda c: (-scores[c], list(order).index(c)))
-        survivors = ranked
-        if rnd == rounds - 1 or len(ranked) <= 1:
+        survivors = sorted(scores, key=lambda c: (-scores[c], list(order).index(c)))
+        alive = survivors[: max(1, math.ceil(len(survivors) / eta))]
+        rnd += 1
+        if len(alive) <= 1:  # the race is decided: training the winner alone would tell nothing
             break
-        alive = ranked[: max(1, math.ceil(len(ranked) / eta))]
-    return HalvingResult(trials, rounds, survivors, clock() - start, stopped)
+    return HalvingResult(trials, rnd, survivors, clock() - start, stopped)
+
+
+def _rounds(n: int, eta: int) -> int:
+    """Rounds of training until one of ``n`` candidates is left (at least one round)."""
+    rounds, alive = 0, n
+    while alive > 1:
+        alive, rounds = math.ceil(alive / eta), rounds + 1
+    return max(rounds, 1)

@@ -83,3 +83,15 @@ def test_overruns_of_a_call_are_taken_from_the_candidates_after_it():
     # each call overruns by 2 s; later shares shrink to absorb it, so the total stays near the budget
     assert clock.now <= 100.0 + 2.0
     assert result.best() == 0
+
+
+def test_the_last_survivor_is_not_trained_alone_and_the_budget_is_used():
+    clock, calls = FakeClock(), []
+    # 6 candidates, but only 4 fit the first round: 4 -> 2 -> decided, and the 2 share the rest
+    result = successive_halving(
+        list(range(6)), _trainer(clock, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1], calls=calls), 255.0, min_seconds=20.0,
+        clock=clock,
+    )  # fmt: skip
+    assert [rnd for _, rnd, _ in calls] == [0, 0, 0, 0, 1, 1]
+    assert result.rounds == 2 and result.best() == 0
+    assert clock.now == pytest.approx(255.0)
