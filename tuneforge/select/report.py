@@ -66,8 +66,10 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += ["", "Failed candidates:", ""] + [f"- {r['name']}: {r['error']}" for r in failed]
     lines += [
         "",
-        "Latency: one example at a time on the CPU, median of 16 (the trained model where stage 2 ran, "
-        "else the frozen backbone). Train s: training time summed over the candidate's rounds.",
+        "Stage 2 score: the best validation score of the last round the candidate reached (candidates "
+        "dropped in earlier rounds trained for less time). Latency: one example at a time on the CPU, "
+        "median of 16 (the trained model where stage 2 ran, else the frozen backbone). Train s: training "
+        "time summed over the candidate's rounds.",
         "",
         f"Train the pick: `tuneforge run RECIPE --selection {data.get('folder', 'SELECTION_FOLDER')}` "
         f"or `tuneforge run {data['best_recipe']}`.",
