@@ -57,10 +57,16 @@ def successive_halving(
     *,
     eta: int = 2,
     min_seconds: float = 1.0,
+    cost: Callable[[int], float] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> HalvingResult:
     """Race the candidates in ``order`` (best prior estimate first; it breaks ties and decides who is
-    dropped when the budget cannot feed everyone) within ``budget`` seconds."""
+    dropped when the budget cannot feed everyone) within ``budget`` seconds.
+
+    ``cost(candidate)``: its seconds per unit of training (e.g. per epoch). A round's time is then
+    split in proportion to cost, so that every candidate of the round gets the same amount of
+    training and the comparison is between methods, not between their speeds; without it, the time
+    is split equally."""
     if eta < 2:
         raise ValueError("eta must be at least 2")
     start = clock()
@@ -81,7 +87,8 @@ def successive_halving(
         scores: dict[int, float] = {}
         round_end = clock() + round_budget
         for i, cand in enumerate(alive):
-            share = (round_end - clock()) / (len(alive) - i)
+            weights = [cost(c) for c in alive[i:]] if cost is not None else [1.0] * (len(alive) - i)
+            share = (round_end - clock()) * weights[0] / sum(weights)
             if share < min_seconds and scores:
                 stopped = True
                 break

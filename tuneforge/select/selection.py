@@ -137,13 +137,28 @@ class _Racer:
         self.splits, self.files, self.folder, self.metric, self.say = splits, files, folder, metric, say
         self.history: dict[int, dict[str, float]] = {}
 
-    def plan(self, idx: int, seconds: float) -> dict[str, Any]:
-        """Epochs (or a data subset) that fill ``seconds``; ``train.max_seconds`` is the hard stop."""
+    def _speed(self, idx: int) -> tuple[float, float, float]:
+        """(training examples/s, seconds of overhead per run, forward examples/s): measured in the
+        candidate's last run, else guessed from the backbone's stage-1 speed (a training step costs
+        about three forward passes when the whole backbone trains, about two when it is frozen)."""
         n_train, n_val = len(self.splits["train"]), len(self.splits["validation"])
         fwd = self.feats[self.cands[idx].backbone].examples_per_second
         hist = self.history.get(idx)
-        sps = hist["sps"] if hist else fwd / 3.0  # a training step costs about three forward passes
-        overhead = hist["overhead"] if hist else 3.0 + (n_train + n_val) / fwd
+        if hist:
+            return hist["sps"], hist["overhead"], fwd
+        factor = 3.0 if self.cands[idx].method.name == "full" else 2.2
+        return fwd / factor, 3.0 + (n_train + n_val) / fwd, fwd
+
+    def cost(self, idx: int) -> float:
+        """Seconds of one run of one epoch: stage 2 splits a round's time in proportion to it, so
+        that every candidate of the round trains on as many examples."""
+        sps, overhead, _ = self._speed(idx)
+        return overhead + len(self.splits["train"]) / sps
+
+    def plan(self, idx: int, seconds: float) -> dict[str, Any]:
+        """Epochs (or a data subset) that fill ``seconds``; ``train.max_seconds`` is the hard stop."""
+        n_train, n_val = len(self.splits["train"]), len(self.splits["validation"])
+        sps, overhead, fwd = self._speed(idx)
         train_s = max(seconds - overhead, 0.3 * seconds)
         fit = train_s * sps
         max_epochs = self.recipe.train.epochs
@@ -290,7 +305,7 @@ def select(
     )
     racer = _Racer(recipe, cands, feats, splits, files, folder, metric, say)
     race = (
-        successive_halving(racing, racer, left, eta=cfg.eta, min_seconds=cfg.min_seconds)
+        successive_halving(racing, racer, left, eta=cfg.eta, min_seconds=cfg.min_seconds, cost=racer.cost)
         if left > 0
         else None
     )

@@ -95,3 +95,16 @@ def test_the_last_survivor_is_not_trained_alone_and_the_budget_is_used():
     assert [rnd for _, rnd, _ in calls] == [0, 0, 0, 0, 1, 1]
     assert result.rounds == 2 and result.best() == 0
     assert clock.now == pytest.approx(255.0)
+
+
+def test_shares_follow_cost_so_every_candidate_gets_the_same_training():
+    clock, calls = FakeClock(), []
+    speed = {0: 1.0, 1: 3.0, 2: 1.0, 3: 3.0}  # seconds per unit of training
+    successive_halving(
+        [0, 1, 2, 3], _trainer(clock, [0.4, 0.3, 0.2, 0.1], calls=calls), 160.0, cost=speed.__getitem__,
+        clock=clock,
+    )  # fmt: skip
+    first = {c: s for c, rnd, s in calls if rnd == 0}
+    units = {c: first[c] / speed[c] for c in first}
+    assert max(units.values()) == pytest.approx(min(units.values()))  # equal training per candidate
+    assert sum(first.values()) == pytest.approx(80.0)  # 160 s over two rounds
