@@ -89,13 +89,17 @@ def successive_halving(
         for i, cand in enumerate(alive):
             weights = [cost(c) for c in alive[i:]] if cost is not None else [1.0] * (len(alive) - i)
             share = (round_end - clock()) * weights[0] / sum(weights)
-            if share < min_seconds and scores:
-                stopped = True
-                break
+            if share < min_seconds:  # earlier runs overran: borrow from later rounds while there is time
+                if budget - (clock() - start) < min_seconds * (len(alive) - i):
+                    stopped = True
+                    break
+                share = min_seconds
             t0 = clock()
             score, details = train(cand, rnd, max(share, min_seconds))
             trials.append(Trial(cand, rnd, share, clock() - t0, score, details))
             scores[cand] = score
+        if not scores:  # nothing fitted in this round: the previous round's ranking stands
+            break
         survivors = sorted(scores, key=lambda c: (-scores[c], list(order).index(c)))
         alive = survivors[: max(1, math.ceil(len(survivors) / eta))]
         rnd += 1
