@@ -86,7 +86,7 @@ def test_bad_input_exits_2_without_a_traceback(demo_data, tmp_path):
     typo.write_text(yaml.safe_dump(data))
     for args, expected in [
         ([typo], "Did you mean 'train.lr'?"),
-        ([recipe, "--timeout", "soon"], "write it like 90s, 30m or 1h30m"),
+        ([recipe, "--timeout", "soon"], "write it like 90s, 20m or 1h30m"),
     ]:
         proc = subprocess.run(
             [*CLI, "tune", *map(str, args), "--out", str(tmp_path / "s")],
