@@ -51,6 +51,16 @@ def test_select_ranks_every_candidate_and_writes_its_report(selected):
     md = (root / "sel" / "selection.md").read_text()
     assert f"**Pick: {data['pick']}**" in md and "| candidate |" in md
     assert "pick:" in proc.stdout and data["pick"] in proc.stdout
+    # stage-2 runs keep no checkpoints, and only each candidate's latest run keeps its model
+    runs = sorted((root / "sel" / "runs").iterdir())
+    assert runs and not any((r / "checkpoints").exists() for r in runs)
+    for row in data["candidates"]:
+        kept = [
+            t["run"]
+            for t in row["trials"]
+            if (root / "sel" / "runs" / t["run"].split("/")[-1] / "model").is_dir()
+        ]
+        assert kept == [row["trials"][-1]["run"]]
     # every candidate trained on the same validation examples, written once
     assert (root / "sel" / "data" / "validation.jsonl").is_file()
 

@@ -31,6 +31,7 @@ from .candidates import Candidate, build_candidates, parse_duration
 from .estimates import BackboneFeatures, encode_backbone, estimate
 from .halving import HalvingResult, successive_halving
 from .report import pareto_front, render_markdown
+from .trial import tidy_trial
 
 STAGE1_VALIDATION = 2000  # validation examples encoded for stage 1
 
@@ -136,6 +137,7 @@ class _Racer:
         self.recipe, self.cands, self.feats = recipe, cands, feats
         self.splits, self.files, self.folder, self.metric, self.say = splits, files, folder, metric, say
         self.history: dict[int, dict[str, float]] = {}
+        self.last_run: dict[int, Path] = {}
 
     def _speed(self, idx: int) -> tuple[float, float, float]:
         """(training examples/s, seconds of overhead per run, forward examples/s): measured in the
@@ -186,6 +188,10 @@ class _Racer:
         score = _best_validation(run_dir, self.metric)
         wall = time.perf_counter() - t0
         latency = _latency_ms(run_dir, list(self.splits["validation"]))
+        tidy_trial(run_dir.path, keep_model=True)  # a finished run needs no resumable checkpoints
+        if idx in self.last_run:  # only a candidate's latest run keeps its model
+            tidy_trial(self.last_run[idx], keep_model=False)
+        self.last_run[idx] = run_dir.path
         train_s = float(summary.get("train_seconds", 0.0))
         self.history[idx] = {
             "sps": float(summary.get("train_samples_per_second") or 1.0),
