@@ -26,9 +26,7 @@ def _chinese_bert(folder):
     folder.mkdir()
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *CHARS]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab=str(folder / "vocab.txt"), tokenize_chinese_chars=True).save_pretrained(
-        folder
-    )
+    BertTokenizerFast(vocab=str(folder / "vocab.txt"), tokenize_chinese_chars=True).save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=128,
