@@ -27,15 +27,10 @@ def run(
     quiet: bool = False,
 ) -> RunDir:
     """Fine-tune as a recipe (path, dict or ``Recipe``) says; returns the finished run directory."""
-    from .config import Recipe, recipe_from_dict
+    from .config import as_recipe
     from .pipeline import run as _run
 
-    if isinstance(recipe, dict):
-        recipe = recipe_from_dict(recipe, overrides)
-        overrides = None
-    elif isinstance(recipe, Recipe) and overrides:
-        recipe = recipe_from_dict(recipe.resolved(), overrides)
-    return _run(recipe, overrides, resume=resume, force=force, quiet=quiet)
+    return _run(as_recipe(recipe, overrides), resume=resume, force=force, quiet=quiet)
 
 
 def load(path: Any, device: str = "auto") -> Predictor:

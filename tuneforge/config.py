@@ -449,6 +449,15 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     return recipe
 
 
+def as_recipe(recipe: Recipe | str | Path | dict[str, Any], overrides: list[str] | None = None) -> Recipe:
+    """A ``Recipe`` from a recipe, a dict or a YAML path, with ``key=value`` overrides applied."""
+    if isinstance(recipe, dict):
+        return recipe_from_dict(recipe, overrides)
+    if isinstance(recipe, Recipe):
+        return recipe_from_dict(recipe.resolved(), overrides) if overrides else recipe
+    return load_recipe(recipe, overrides)
+
+
 def save_recipe(recipe: Recipe, path: Path) -> None:
     from .io import atomic_write_text
 

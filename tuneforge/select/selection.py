@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Recipe, SelectConfig, load_recipe, recipe_from_dict, save_recipe
+from ..config import Recipe, SelectConfig, as_recipe, recipe_from_dict, save_recipe
 from ..data.quality import BackboneInfo
 from ..data.split import subsample
 from ..data.stage import prepare_data
@@ -284,12 +284,7 @@ def select(
     """Measure the candidates on the recipe's data within ``budget`` and write ``selection.md/json``
     and ``best_recipe.yaml`` into the selection folder. See docs/selection.md."""
     say = say or (lambda _m: None)
-    if isinstance(recipe, dict):
-        recipe = recipe_from_dict(recipe, overrides)
-    elif isinstance(recipe, Recipe):
-        recipe = recipe_from_dict(recipe.resolved(), overrides) if overrides else recipe
-    else:
-        recipe = load_recipe(recipe, overrides)
+    recipe = as_recipe(recipe, overrides)
     cfg = _config(recipe, budget, backbones, methods)
     budget_s = parse_duration(cfg.budget)
     cands = build_candidates(recipe, cfg)

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..config import Recipe, SpaceParam, TuneConfig, load_recipe, recipe_from_dict
+from ..config import Recipe, SpaceParam, TuneConfig, as_recipe
 from ..errors import ConfigError, TuneforgeError
 from .candidates import parse_duration as duration_seconds
 from .space import baseline, resolve_space, suggest
@@ -34,14 +34,6 @@ MAX_FAILURES = 3  # trials failing in a row (bad value combinations) before the 
 def parse_duration(value: str | float | int | None) -> float | None:
     """Seconds from ``90``, ``90s``, ``30m``, ``1h30m``; None stays None."""
     return None if value is None else duration_seconds(value, what="timeout")
-
-
-def _as_recipe(recipe: Recipe | str | Path | dict, overrides: list[str] | None) -> Recipe:
-    if isinstance(recipe, dict):
-        return recipe_from_dict(recipe, overrides)
-    if isinstance(recipe, Recipe):
-        return recipe_from_dict(recipe.resolved(), overrides) if overrides else recipe
-    return load_recipe(recipe, overrides)
 
 
 def _fingerprint(recipe: Recipe, space: dict[str, SpaceParam], metric: str) -> str:
@@ -209,7 +201,7 @@ def tune(
     metric. ``trials``/``pruner`` default to the recipe's ``tune:`` section; ``out`` to
     ``tune.output`` or ``<output>-tune``; ``timeout`` (seconds or ``30m``) stops starting new trials.
     See docs/tuning.md."""
-    recipe = _as_recipe(recipe, overrides)
+    recipe = as_recipe(recipe, overrides)
     settings = recipe.tune or TuneConfig()
     trials = trials or settings.trials
     pruner_name = pruner or settings.pruner
