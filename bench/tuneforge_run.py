@@ -36,7 +36,8 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     fmt = "txt" if args.dataset == "sst2" else "auto"
     data: dict[str, Any] = {"train": str(root / train), "test": str(root / test), "format": fmt}
     if args.train_subset:
-        data["max_train_examples"] = args.train_subset  # same formula and seed (42) as the HF anchor
+        data["max_train_examples"] = args.train_subset  # same formula and seed as the HF anchor
+        data["subset_seed"] = args.subset_seed
     recipe: dict[str, Any] = {
         "task": task,
         "data": data,
@@ -48,6 +49,7 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     if args.mode == "same":
         # monitoring only: no early stopping, no selection, the final weights are scored
         data["validation"] = str(root / (dev or test))
+        data["quality"] = {"enabled": False}  # the very rows the HF recipe trains on
         recipe["model"] = {"head_init": "random", "max_length": args.max_length}
         recipe["train"].update(
             lr=args.lr,
@@ -60,11 +62,10 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             grad_clip=1.0,
             select_best=False,
             early_stopping={"patience": 0},
+            group_by_length=not args.no_group_by_length,
         )
     elif dev:
         data["validation"] = str(root / dev)
-    if args.subset_seed != args.seed:
-        raise SystemExit("tuneforge subsets with the training seed; use --subset-seed equal to --seed")
     return recipe
 
 
@@ -80,6 +81,9 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument(
+        "--no-group-by-length", action="store_true", help="ablation: random batches (same mode only)"
+    )
     p.add_argument("--keep-run", type=Path, default=None, help="keep the run directory here")
     args = p.parse_args()
 

@@ -105,6 +105,7 @@ class DataConfig(_Strict):
     encoding: str = Field("auto", description="file encoding; auto detects UTF-8/UTF-16/GB18030/...")
     validation_fraction: float = Field(0.1, gt=0.0, lt=0.5)
     max_train_examples: int | None = Field(None, gt=0, description="use a seeded subset of train")
+    subset_seed: int | None = Field(None, description="seed of that subset; default: train.seed")
     test_fraction: float = Field(
         0.0, ge=0.0, lt=0.5, description="hold out a test split of train when data.test is not given"
     )

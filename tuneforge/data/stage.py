@@ -70,7 +70,8 @@ def _split(recipe: Recipe, run_dir: RunDir) -> dict[str, list[Example]]:
     else:
         pool = list(range(len(rows)))
         if d.max_train_examples:
-            pool = subsample(len(rows), d.max_train_examples, recipe.train.seed)
+            seed = recipe.train.seed if d.subset_seed is None else d.subset_seed
+            pool = subsample(len(rows), d.max_train_examples, seed)
         plan = _plan(recipe, rows, pool)
     if not d.validation and not plan.get("validation"):
         raise DataError(
