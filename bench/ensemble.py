@@ -3,9 +3,10 @@
     python bench/ensemble.py --datasets banking77 sst2 --seeds 1 2 3 --train-subset 3000
     python bench/ensemble.py --report            # markdown tables from the finished cells
 
-Members (MiniLM-L6, all sharing the embeddings and the lower 5 of 6 layers, so one shared pass serves
-all four): two ``partial`` runs (``freeze_layers: 5``: the top layer and the head train) and two
-``adapter`` runs (a Pfeiffer adapter in the top layer only), each with its own seed; a fixed number
+Members (MiniLM-L6, trained on one seeded subset per (dataset, seed), all sharing the embeddings and
+the lower 5 of 6 layers, so one shared pass serves all four): two ``partial`` runs
+(``freeze_layers: 5``: the top layer and the head train) and two ``adapter`` runs (a Pfeiffer adapter
+in the top layer only), each with its own seed; a fixed number
 of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) the cells are
 
 - ``members``: the four members' test scores, and the inference cost of one model against the four
@@ -62,6 +63,7 @@ def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int,
         "train": str(root / train),
         "format": fmt,
         "max_train_examples": args.train_subset,
+        "subset_seed": seed // 100,  # every member of a (dataset, seed) cell trains on one subset
     }
     if dev:
         data["validation"] = str(root / dev)

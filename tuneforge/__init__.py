@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .adapter_set import AdapterSet
+    from .ensemble.base import Ensemble
     from .predictor import Predictor
     from .rundir import RunDir
 
@@ -33,10 +34,14 @@ def run(
     return _run(as_recipe(recipe, overrides), resume=resume, force=force, quiet=quiet)
 
 
-def load(path: Any, device: str = "auto") -> Predictor:
-    """Load a finished run (or its ``model/`` folder) for prediction and evaluation."""
+def load(path: Any, device: str = "auto") -> Predictor | Ensemble:
+    """Load a finished run (or its ``model/`` folder, or an exported folder) for prediction and
+    evaluation; an ensemble directory loads as its ensemble (the same ``predict`` and ``evaluate``)."""
+    from .ensemble.saved import is_ensemble_dir
     from .predictor import Predictor
 
+    if is_ensemble_dir(path):
+        return load_ensemble(path)
     return Predictor(path, device)
 
 

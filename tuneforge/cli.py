@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -182,7 +182,7 @@ def _print_summary(path: Path) -> None:
 
 @app.command("predict")
 def predict_cmd(
-    run: Annotated[Path, typer.Argument(help="run directory (or its model/ folder)")],
+    run: Annotated[Path, typer.Argument(help="run directory, its model/ folder, or an ensemble directory")],
     input: Annotated[
         str, typer.Argument(help="input file (csv/tsv/jsonl/conll/text lines) or - for stdin")
     ] = "-",
@@ -220,8 +220,10 @@ def predict_cmd(
             row = {"text": text, **{name: preds[i] for name, preds in results.items()}}
             lines.append(json.dumps(row, ensure_ascii=False))
     else:
-        predictor = Predictor(run)
-        texts = _inputs_for(raw, predictor.task.name)
+        from .ensemble.saved import is_ensemble_dir, load_ensemble
+
+        predictor: Any = load_ensemble(run) if is_ensemble_dir(run) else Predictor(run)
+        texts = _inputs_for(raw, predictor.task if is_ensemble_dir(run) else predictor.task.name)
         preds = predictor.predict(texts, batch_size=batch_size)
         for item, pred in zip(texts, preds, strict=True):
             text = item if isinstance(item, str) else item.text

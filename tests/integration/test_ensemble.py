@@ -10,6 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import tuneforge
 from tests.conftest import tiny_recipe
 from tuneforge.cli import app
 from tuneforge.ensemble import (
@@ -159,5 +160,13 @@ def test_cli_recipe_runs_and_evaluate(fitted, demo_data, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert load_ensemble(tmp_path / "runs-ens").strategy == "stacking"
+    # `tuneforge predict` and `tuneforge.load` take an ensemble directory like a run
+    res = runner.invoke(app, ["predict", str(tmp_path / "runs-ens"), str(test_file)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    loaded = tuneforge.load(tmp_path / "runs-ens")
+    texts = [r["text"] for r in rows]
+    assert [r["label"] for r in rows] == [p.label for p in loaded.predict(texts)]
+    assert set(rows[0]["probabilities"]) == set(loaded.labels)
     res = runner.invoke(app, ["ensemble", str(root / "a"), str(root / "b")])
     assert isinstance(res.exception, ConfigError) and "--out" in str(res.exception)
