@@ -170,3 +170,45 @@ def test_cli_recipe_runs_and_evaluate(fitted, demo_data, tmp_path):
     assert set(rows[0]["probabilities"]) == set(loaded.labels)
     res = runner.invoke(app, ["ensemble", str(root / "a"), str(root / "b")])
     assert isinstance(res.exception, ConfigError) and "--out" in str(res.exception)
+
+
+def test_multilabel_voting_stacking_bagging_and_distillation(demo_data, tmp_path):
+    """Multi-label ensembles: per-label probabilities averaged (soft), per-label majority (hard),
+    Bernoulli-likelihood weights, one meta-learner per label, saved and reloaded identically, and a
+    student distilled from the per-label probabilities."""
+    members = [
+        Member(_recipe(demo_data, "multilabel", tmp_path / f"m{i}", seed=i), name=f"m{i}").fit(
+            output=tmp_path / f"m{i}"
+        )
+        for i in (1, 2)
+    ]
+    splits = training_examples(members[0].recipe)
+    test = splits["test"]
+    probas = VotingEnsemble(members).fit().member_probas(test)
+    soft = VotingEnsemble(members).fit()
+    assert np.allclose(soft.combine(probas), (probas[0] + probas[1]) / 2)
+    for pred, row in zip(soft.predictions_from(probas, test), soft.combine(probas), strict=True):
+        assert pred.label == [lab for lab, v in zip(soft.labels, row, strict=True) if v >= 0.5]
+    hard = VotingEnsemble(members, voting="hard").fit()
+    votes = ((probas[0] >= 0.5).astype(float) + (probas[1] >= 0.5)) / 2
+    assert np.array_equal(hard.combine(probas), votes)
+    learnt = VotingEnsemble(members, weights="learn").fit(splits["validation"])
+    assert learnt.weights_.sum() == pytest.approx(1.0) and (learnt.weights_ >= 0).all()
+    stack = StackingEnsemble(members, cv="prefit").fit(splits["validation"])
+    p = stack.predict_proba(test)
+    assert p.shape == (len(test), len(stack.labels)) and ((p >= 0) & (p <= 1)).all()
+    save_ensemble(stack, tmp_path / "stack")
+    assert json.loads((tmp_path / "stack" / "meta.json").read_text())["estimator"] == "per-label"
+    again = load_ensemble(tmp_path / "stack")
+    assert np.array_equal(again.predict_proba(test), p)
+    report = ensemble_report(stack, test)
+    assert "micro_f1" in report["rows"][-1]["metrics"] and 0 <= report["disagreement"]["any"] <= 1
+    bag = BaggingEnsemble(
+        Member(_recipe(demo_data, "multilabel", tmp_path / "b"), name="b"), n_members=2
+    ).fit(out=str(tmp_path / "bag"))
+    assert len(bag.predict(test)) == len(test)
+    student = Member(_recipe(demo_data, "multilabel", tmp_path / "st", seed=3), name="student")
+    distill(soft, student, temperature=2.0, alpha=0.5, output=str(tmp_path / "st"))
+    assert student.fitted and set(student.labels) <= set(soft.labels)
+    with pytest.raises(ConfigError, match="single-label"):
+        BoostingEnsemble(Member(_recipe(demo_data, "multilabel", tmp_path / "x"), name="x")).fit()

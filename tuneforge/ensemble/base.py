@@ -52,8 +52,6 @@ class Ensemble:
         tasks = {m.task for m in self.members}
         if len(tasks) > 1:
             raise ConfigError(f"ensemble members must share one task, got {sorted(tasks)}")
-        if self.task == "multilabel":
-            raise ConfigError("ensembles support classification and ner; multilabel is not supported yet")
         names = [m.name for m in self.members]
         if len(set(names)) != len(names):
             raise ConfigError(f"member names must be unique, got {names}")
@@ -68,6 +66,11 @@ class Ensemble:
         if self.task == "ner":
             return sorted({t for m in self.members for t in m.labels}, key=lambda t: (t != "O", t[2:], t[:1]))
         return list(self.members[0].labels)
+
+    @property
+    def threshold(self) -> float:
+        """Multi-label: the probability from which a label is predicted (the first member's setting)."""
+        return float(self.members[0]._require().meta.get("multilabel_threshold", 0.5))
 
     def member_probas(self, examples: Sequence[Example | str], batch_size: int = 64) -> Probas:
         from .shared import member_probabilities
@@ -103,15 +106,34 @@ class Ensemble:
                 sum(wi * p[i] for wi, p in zip(w, probas, strict=True)) / w.sum()
                 for i in range(len(probas[0]))
             ]
-        if self.voting == "hard":
-            probas = [np.eye(p.shape[1])[p.argmax(1)] for p in probas]
+        if self.voting == "hard":  # each member's decision; multi-label: a vote per label
+            probas = [
+                (p >= self.threshold).astype(np.float64)
+                if self.task == "multilabel"
+                else np.eye(p.shape[1])[p.argmax(1)]
+                for p in probas
+            ]
         return sum(wi * p for wi, p in zip(w, probas, strict=True)) / w.sum()
+
+    def decision_threshold(self) -> float:
+        """Multi-label: a label is predicted from this combined value (hard voting: a weighted majority
+        of the members' votes; otherwise the members' probability threshold)."""
+        return 0.5 if self.voting == "hard" else self.threshold
 
     def predict_proba(self, examples: Sequence[Example | str], batch_size: int = 64) -> Any:
         return self.combine(self.member_probas(examples, batch_size))
 
     def predictions_from(self, probas: Probas, examples: Sequence[Example]) -> list[Prediction]:
         labels = self.labels
+        if self.task == "multilabel":
+            thr = self.decision_threshold()
+            return [
+                Prediction(
+                    label=[lab for lab, v in zip(labels, row, strict=True) if v >= thr],
+                    probabilities=dict(zip(labels, map(float, row), strict=True)),
+                )
+                for row in self.combine(probas)
+            ]
         if self.task != "ner":
             p = self.combine(probas)
             return [

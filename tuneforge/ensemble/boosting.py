@@ -61,7 +61,10 @@ class BoostingEnsemble(Ensemble):
         seed0 = int(recipe.get("train", {}).get("seed", 42))
         train = training_examples(recipe)["train"]
         if recipe.get("task", "classification") != "classification":
-            raise ConfigError("boosting is for classification; for ner use voting, bagging or distillation")
+            raise ConfigError(
+                "boosting (SAMME) is for single-label classification; for multilabel and ner use voting, "
+                "bagging, stacking (multilabel) or distillation"
+            )
         w = np.full(len(train), 1.0 / len(train))
         self.members, alphas, self.errors_, self.stopped_ = [], [], [], f"{self.n_members} rounds"
         for m in range(self.n_members):

@@ -95,8 +95,6 @@ def train_ensemble(
         )
     base = recipe.resolved()
     base.pop("ensemble")
-    if recipe.task == "multilabel":
-        raise ConfigError("ensembles support task classification and ner, not multilabel")
     ensemble = make_ensemble(cfg, base, out)
     splits = training_examples(base)
     ensemble.fit(splits["validation"], out=str(out))

@@ -34,6 +34,8 @@ def soft_labels(teacher: Ensemble, student_recipe: dict[str, Any], batch_size: i
         raise ConfigError(f"the student's labels {missing[:5]} are not among the ensemble's labels")
     cols = np.array([index[lab] for lab in labels])
     rows = probs[:, cols]
+    if task.name == "multilabel":  # independent per-label probabilities
+        return rows.tolist()
     return (rows / np.clip(rows.sum(1, keepdims=True), 1e-12, None)).tolist()
 
 

@@ -145,3 +145,16 @@ def gold_indices(examples: Sequence[Example], labels: Sequence[str]) -> np.ndarr
     if missing:
         raise RunError(f"labels {missing[:5]} are not among the ensemble's labels {list(labels)[:10]}")
     return np.array([index[e.label] for e in examples], dtype=np.int64)  # type: ignore[index]
+
+
+def label_matrix(examples: Sequence[Example], labels: Sequence[str]) -> np.ndarray:
+    """Multi-label gold as a 0/1 matrix ``(examples, labels)``."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    out = np.zeros((len(examples), len(labels)))
+    for r, e in enumerate(examples):
+        given = list(e.label) if isinstance(e.label, tuple | list) else ([e.label] if e.label else [])
+        missing = [lab for lab in given if lab not in index]
+        if missing:
+            raise RunError(f"labels {missing[:5]} are not among the ensemble's labels {list(labels)[:10]}")
+        out[r, [index[lab] for lab in given]] = 1.0
+    return out

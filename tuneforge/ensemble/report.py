@@ -19,21 +19,31 @@ from .ner import tags_to_prediction
 
 
 def member_predictions(
-    task: str, probs: Any, examples: Sequence[Example], labels: Sequence[str]
+    task: str, probs: Any, examples: Sequence[Example], labels: Sequence[str], threshold: float = 0.5
 ) -> list[Prediction]:
     """What one member predicts alone (its own decoding)."""
     if task == "ner":
         return [
             tags_to_prediction(repair_argmax(p, labels), ex) for p, ex in zip(probs, examples, strict=True)
         ]
+    if task == "multilabel":
+        return [
+            Prediction(label=[lab for lab, v in zip(labels, row, strict=True) if v >= threshold])
+            for row in probs
+        ]
     return [Prediction(label=labels[int(row.argmax())]) for row in probs]
 
 
-def disagreement(task: str, probas: Probas, labels: Sequence[str]) -> dict[str, float]:
+def disagreement(
+    task: str, probas: Probas, labels: Sequence[str], threshold: float = 0.5
+) -> dict[str, float]:
     """``any``: share of examples on which not all members agree; ``pairwise``: mean over member pairs
-    of the share of examples on which the two differ (NER: the whole tag sequence)."""
+    of the share of examples on which the two differ (NER: the whole tag sequence; multi-label: the
+    whole label set)."""
     if task == "ner":
         outs = [[tuple(repair_argmax(p, labels)) for p in member] for member in probas]
+    elif task == "multilabel":
+        outs = [[tuple(np.flatnonzero(row >= threshold)) for row in p] for p in probas]
     else:
         outs = [list(p.argmax(1)) for p in probas]
     n = len(outs[0]) if outs else 0
@@ -49,10 +59,11 @@ def ensemble_report(
 ) -> dict[str, Any]:
     probas = ensemble.member_probas(examples, batch_size)
     labels = ensemble.labels
+    thr = ensemble.threshold
     rows = []
     for member, probs in zip(ensemble.members, probas, strict=True):
         res = score(
-            ensemble.task, examples, member_predictions(ensemble.task, probs, examples, labels), labels
+            ensemble.task, examples, member_predictions(ensemble.task, probs, examples, labels, thr), labels
         )
         rows.append({"name": member.name, "kind": "member", "metrics": res.metrics})
     res = score(ensemble.task, examples, ensemble.predictions_from(probas, examples), labels)
@@ -66,7 +77,7 @@ def ensemble_report(
         "strategy": ensemble.strategy,
         "examples": len(examples),
         "weights": [round(float(w), 6) for w in ensemble.weights_] if ensemble.weights_ is not None else None,
-        "disagreement": disagreement(ensemble.task, probas, labels),
+        "disagreement": disagreement(ensemble.task, probas, labels, thr),
         "rows": rows,
     }
 

@@ -19,7 +19,7 @@ from .bagging import BaggingEnsemble
 from .base import Ensemble
 from .boosting import BoostingEnsemble
 from .member import Member
-from .stacking import StackingEnsemble
+from .stacking import PerLabel, StackingEnsemble
 from .voting import VotingEnsemble
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -41,20 +41,38 @@ def _entry(member: Member, out: Path) -> dict[str, str]:
     return {"name": member.name, "path": os.path.relpath(member.model_dir_, out)}
 
 
+def _lr_record(meta: Any) -> dict[str, Any]:
+    return {
+        "estimator": "sklearn.linear_model.LogisticRegression",
+        "params": meta.get_params(),
+        "coef": meta.coef_.tolist(),
+        "intercept": meta.intercept_.tolist(),
+        "classes": meta.classes_.tolist(),
+    }
+
+
+def _lr_from(saved: dict[str, Any]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    meta = LogisticRegression(**saved["params"])
+    meta.coef_ = np.asarray(saved["coef"], dtype=np.float64)
+    meta.intercept_ = np.asarray(saved["intercept"], dtype=np.float64)
+    meta.classes_ = np.asarray(saved["classes"])
+    meta.n_features_in_ = meta.coef_.shape[1]
+    return meta
+
+
 def _save_meta(meta: Any, out: Path) -> str:
     from sklearn.linear_model import LogisticRegression
 
     if type(meta) is LogisticRegression:
-        atomic_write_json(
-            out / "meta.json",
-            {
-                "estimator": "sklearn.linear_model.LogisticRegression",
-                "params": meta.get_params(),
-                "coef": meta.coef_.tolist(),
-                "intercept": meta.intercept_.tolist(),
-                "classes": meta.classes_.tolist(),
-            },
-        )
+        atomic_write_json(out / "meta.json", _lr_record(meta))
+        return "meta.json"
+    if isinstance(meta, PerLabel) and all(
+        isinstance(e, float) or type(e) is LogisticRegression for e in meta.estimators_
+    ):
+        per_label = [e if isinstance(e, float) else _lr_record(e) for e in meta.estimators_]
+        atomic_write_json(out / "meta.json", {"estimator": "per-label", "per_label": per_label})
         return "meta.json"
     atomic_write(out / "meta.pkl", lambda tmp: tmp.write_bytes(pickle.dumps(meta)))
     return "meta.pkl"
@@ -63,15 +81,13 @@ def _save_meta(meta: Any, out: Path) -> str:
 def _load_meta(path: Path) -> Any:
     if path.suffix == ".pkl":
         return pickle.loads(path.read_bytes())  # written by save_ensemble; load only directories you trust
-    from sklearn.linear_model import LogisticRegression
-
     saved = json.loads(path.read_text(encoding="utf-8"))
-    meta = LogisticRegression(**saved["params"])
-    meta.coef_ = np.asarray(saved["coef"], dtype=np.float64)
-    meta.intercept_ = np.asarray(saved["intercept"], dtype=np.float64)
-    meta.classes_ = np.asarray(saved["classes"])
-    meta.n_features_in_ = meta.coef_.shape[1]
-    return meta
+    if saved["estimator"] == "per-label":
+        estimators = [e if isinstance(e, float) else _lr_from(e) for e in saved["per_label"]]
+        meta = PerLabel(None)  # already fitted: the base estimator is only needed to fit
+        meta.estimators_ = estimators
+        return meta
+    return _lr_from(saved)
 
 
 def save_ensemble(ensemble: Ensemble, out: str | Path, student: Member | None = None) -> Path:

@@ -6,7 +6,10 @@
   predicts the fold. The meta-learner trains on these out-of-fold probabilities only; then each member
   is refitted on all the training data for prediction.
 - ``cv="prefit"``: the members are used as they are (fitted first if needed) and the meta-learner
-  trains on their probabilities for a held-out split (``fit(validation)``, usually the validation data)."""
+  trains on their probabilities for a held-out split (``fit(validation)``, usually the validation data).
+
+Multi-label tasks get one binary meta-learner per label (``PerLabel``), each on all the members'
+probabilities; k-fold stacking then stratifies by label set."""
 
 from __future__ import annotations
 
@@ -19,13 +22,42 @@ from ..errors import ConfigError
 from ..models.tasks import get_task
 from ..types import Example
 from .base import Ensemble, Probas
-from .member import Member, gold_indices, training_examples
+from .member import Member, gold_indices, label_matrix, training_examples
 
 
 def default_meta() -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=1.0, max_iter=2000)
+
+
+class PerLabel:
+    """Multi-label stacking: one binary meta-learner per label on all the members' probabilities;
+    ``predict_proba`` gives ``(n, labels)`` (a label seen always or never in training: that constant)."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self.estimators_: list[Any] = []
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        return {"base": self.base}
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> PerLabel:
+        from sklearn.base import clone
+
+        self.estimators_ = [
+            float(col[0]) if col.min() == col.max() else clone(self.base).fit(x, col.astype(np.int64))
+            for col in np.asarray(y).T
+        ]
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [
+                np.full(len(x), e) if isinstance(e, float) else e.predict_proba(x)[:, 1]
+                for e in self.estimators_
+            ]
+        )
 
 
 def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarray]:
@@ -58,11 +90,10 @@ class StackingEnsemble(Ensemble):
         return super().get_params() | {"meta": self.meta, "cv": self.cv}
 
     def _new_meta(self) -> Any:
-        if self.meta is None:
-            return default_meta()
         from sklearn.base import clone
 
-        return clone(self.meta)
+        meta = default_meta() if self.meta is None else clone(self.meta)
+        return PerLabel(meta) if self.task == "multilabel" else meta
 
     def fit(self, validation: Sequence[Example] | None = None, *, out: str | None = None) -> StackingEnsemble:
         if self.cv == "prefit":
@@ -75,9 +106,14 @@ class StackingEnsemble(Ensemble):
             x, examples = self._out_of_fold(out)
             self._fit_members(out)
             self._check_members()
-        if self.task != "classification":
+        if self.task == "ner":
             raise ConfigError("stacking is for classification; for ner use voting or bagging")
-        self.meta_ = self._new_meta().fit(np.hstack(x), gold_indices(examples, self.labels))
+        gold = (
+            label_matrix(examples, self.labels)
+            if self.task == "multilabel"
+            else gold_indices(examples, self.labels)
+        )
+        self.meta_ = self._new_meta().fit(np.hstack(x), gold)
         self.weights_ = np.ones(len(self.members))
         return self
 
@@ -85,12 +121,14 @@ class StackingEnsemble(Ensemble):
         recipes = [m.recipe for m in self.members]
         if any(r is None for r in recipes) or any(r.get("data") != recipes[0].get("data") for r in recipes):
             raise ConfigError("k-fold stacking needs members trained from recipes on the same data section")
-        if recipes[0].get("task", "classification") != "classification":
+        task = recipes[0].get("task", "classification")
+        if task == "ner":
             raise ConfigError("stacking is for classification; for ner use voting or bagging")
         train = training_examples(recipes[0])["train"]
-        labels = get_task("classification").label_list(train)
+        labels = get_task(task).label_list(train)
         seed = int(recipes[0].get("train", {}).get("seed", 42))
-        folds = stratified_folds([str(e.label) for e in train], self.cv, seed)  # type: ignore[arg-type]
+        strata = [str(sorted(e.label) if isinstance(e.label, tuple | list) else e.label) for e in train]
+        folds = stratified_folds(strata, self.cv, seed)  # multi-label: by label set
         self.folds_ = [f.tolist() for f in folds]
         oof = [np.zeros((len(train), len(labels))) for _ in self.members]
         for mi, member in enumerate(self.members):
@@ -107,6 +145,8 @@ class StackingEnsemble(Ensemble):
         if self.meta_ is None:
             self._weights()
         p = self.meta_.predict_proba(np.hstack(probas))
+        if isinstance(self.meta_, PerLabel):
+            return p
         full = np.zeros((p.shape[0], len(self.labels)))
         full[:, np.asarray(self.meta_.classes_, dtype=np.int64)] = p
         return full

@@ -13,13 +13,20 @@ import torch
 from ..errors import ConfigError
 from ..types import Example
 from .base import Ensemble, Probas
-from .member import Member, gold_indices
+from .member import Member, gold_indices, label_matrix
 
 
 def learn_weights(rows: Sequence[np.ndarray], gold: np.ndarray, iters: int = 200) -> np.ndarray:
-    """Simplex weights (softmax-parametrised) minimising the NLL of ``sum_m w_m rows[m]``."""
+    """Simplex weights (softmax-parametrised) minimising the NLL of ``sum_m w_m rows[m]``.
+
+    ``gold``: the class index per row, or (multi-label) a 0/1 matrix like the rows, where each label
+    is a Bernoulli outcome."""
     stack = torch.as_tensor(np.stack(rows), dtype=torch.float64)  # members x n x classes
-    picked = stack[:, torch.arange(len(gold)), torch.as_tensor(gold)]  # members x n
+    if gold.ndim == 2:  # multi-label: p(label present) or p(absent), every (row, label) an outcome
+        y = torch.as_tensor(gold, dtype=torch.float64)
+        picked = (stack * y + (1 - stack) * (1 - y)).reshape(len(rows), -1)
+    else:
+        picked = stack[:, torch.arange(len(gold)), torch.as_tensor(gold)]  # members x n
     theta = torch.zeros(len(rows), dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=iters, line_search_fn="strong_wolfe")
 
@@ -38,6 +45,8 @@ def flat_rows(
     task: str, probas: Probas, examples: Sequence[Example], labels: Sequence[str]
 ) -> tuple[list, np.ndarray]:
     """Per member an ``(N, classes)`` array and the gold index of each row (NER: one row per word)."""
+    if task == "multilabel":
+        return list(probas), label_matrix(examples, labels)
     if task != "ner":
         return list(probas), gold_indices(examples, labels)
     index = {t: i for i, t in enumerate(labels)}

@@ -45,7 +45,8 @@ def _pad(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
 class Distillation:
     """Knowledge distillation from soft targets (``feats[i]["soft_targets"]``): the loss is
     ``alpha * true-label loss + (1 - alpha) * T^2 * KL(teacher_T || student_T)``, where ``teacher_T``
-    is the soft targets sharpened or flattened by temperature ``T`` (``p^(1/T)``, renormalised)."""
+    is the soft targets sharpened or flattened by temperature ``T`` (``p^(1/T)``, renormalised).
+    Multi-label tasks use the per-label analogue (``soft_bce``)."""
 
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the true-label loss
@@ -56,6 +57,15 @@ def soft_kl(logits: torch.Tensor, probs: torch.Tensor, temperature: float) -> to
     teacher = F.log_softmax(probs.float().clamp(min=1e-12).log() / temperature, dim=-1)
     student = F.log_softmax(logits.float() / temperature, dim=-1)
     return (teacher.exp() * (teacher - student)).sum(-1) * temperature**2
+
+
+def soft_bce(logits: torch.Tensor, probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Multi-label distillation: ``T^2 * BCE(sigmoid(logits / T), teacher_T)`` averaged over the labels
+    (no reduction over examples); ``teacher_T = sigmoid(logit(p) / T)`` per label."""
+    p = probs.float().clamp(1e-6, 1 - 1e-6)
+    teacher = torch.sigmoid(torch.log(p / (1 - p)) / temperature)
+    per = F.binary_cross_entropy_with_logits(logits.float() / temperature, teacher, reduction="none")
+    return per.mean(-1) * temperature**2
 
 
 class Task:
@@ -221,7 +231,16 @@ class MultiLabelTask(Task):
         per = F.binary_cross_entropy_with_logits(
             logits.float(), target, pos_weight=class_weights, reduction="none"
         ).mean(-1)
-        return _weighted_mean(per, batch.get("weight"))
+        return _weighted_mean(self._distilled(logits, batch, per), batch.get("weight"))
+
+    def _distilled(
+        self, logits: torch.Tensor, batch: dict[str, torch.Tensor], per: torch.Tensor
+    ) -> torch.Tensor:
+        """Independent labels: the teacher's per-label probabilities through a tempered BCE."""
+        soft, d = batch.get("soft_targets"), self.distillation
+        if soft is None or d is None:
+            return per
+        return d.alpha * per + (1 - d.alpha) * soft_bce(logits, soft.to(logits.device), d.temperature)
 
     def class_counts(self, feats, n_labels):
         return torch.tensor([f["labels"] for f in feats], dtype=torch.float).sum(0)

@@ -56,3 +56,22 @@ def test_token_soft_targets_sit_on_word_starts():
     mask = batch["labels"] != -100
     expected = soft_kl(logits, soft, 2.0)[mask].mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_multilabel_distillation_is_a_tempered_per_label_bce():
+    task = get_task("multilabel")
+    logits = torch.tensor([[1.5, -0.5, 0.0], [-2.0, 0.3, 1.0]], requires_grad=True)
+    teacher = torch.tensor([[0.9, 0.2, 0.5], [0.1, 0.6, 0.7]])
+    batch = {"labels": torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]), "soft_targets": teacher}
+    bce = F.binary_cross_entropy_with_logits(logits, batch["labels"], reduction="none").mean(-1).mean()
+    t = 2.0
+    teacher_t = torch.sigmoid(torch.logit(teacher) / t)
+    soft = F.binary_cross_entropy_with_logits(logits / t, teacher_t, reduction="none").mean(-1) * t * t
+    task.distillation = Distillation(temperature=t, alpha=0.25)
+    loss = task.loss(logits, batch)
+    assert loss.item() == pytest.approx(0.25 * bce.item() + 0.75 * soft.mean().item(), rel=1e-5)
+    # the distillation term alone is stationary where the student's probabilities equal the teacher's
+    task.distillation = Distillation(temperature=t, alpha=0.0)
+    at_teacher = torch.logit(teacher).clone().requires_grad_(True)
+    task.loss(at_teacher, batch).backward()
+    assert at_teacher.grad.abs().max().item() < 1e-6
