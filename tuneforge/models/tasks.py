@@ -133,7 +133,9 @@ class Task:
         soft, d = batch.get("soft_targets"), self.distillation
         if soft is None or d is None:
             return per
-        return d.alpha * per + (1 - d.alpha) * soft_kl(logits, soft.to(logits.device), d.temperature)
+        return d.alpha * per + (1 - d.alpha) * self.soft_loss(logits, soft.to(logits.device), d.temperature)
+
+    soft_loss = staticmethod(soft_kl)  # the distillation term against the teacher's probabilities
 
     def _collate_labels(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
         return torch.tensor([f["labels"] for f in feats], dtype=torch.long)
@@ -233,14 +235,7 @@ class MultiLabelTask(Task):
         ).mean(-1)
         return _weighted_mean(self._distilled(logits, batch, per), batch.get("weight"))
 
-    def _distilled(
-        self, logits: torch.Tensor, batch: dict[str, torch.Tensor], per: torch.Tensor
-    ) -> torch.Tensor:
-        """Independent labels: the teacher's per-label probabilities through a tempered BCE."""
-        soft, d = batch.get("soft_targets"), self.distillation
-        if soft is None or d is None:
-            return per
-        return d.alpha * per + (1 - d.alpha) * soft_bce(logits, soft.to(logits.device), d.temperature)
+    soft_loss = staticmethod(soft_bce)  # independent labels: a tempered per-label BCE
 
     def class_counts(self, feats, n_labels):
         return torch.tensor([f["labels"] for f in feats], dtype=torch.float).sum(0)
