@@ -318,12 +318,22 @@ def _export(run: Path, fmt: str, output: Path, **options) -> None:
     from .export.exporter import export_run
     from .predictor import model_dir_of
 
-    parity = export_run(model_dir_of(run), fmt, output, **options)
+    parity = export_run(model_dir_of(run), fmt, output, message=err.print, **options)
     extra = f", entity spans {parity.span_agreement:.4f}" if parity.span_agreement is not None else ""
     out.print(
         f"{fmt} model written to {output}; parity on {parity.examples} held-out examples ({parity.source}): "
         f"agreement {parity.agreement:.4f}{extra}, largest probability difference {parity.max_prob_diff:.1e}"
     )
+    q = parity.quantization
+    if q:
+        kept = q["fp32_nodes"]
+        out.print(
+            f"int8 search on {q['examples']} examples ({q['source']}): target {q['target']}, estimated "
+            f"agreement {q['estimated_agreement']:.4f} ({q['confidence']:.0%} lower bound "
+            f"{q['lower_bound']:.4f}; all int8: {q['full_int8_estimate']:.4f}); "
+            f"{len(kept)} of {q['quantizable_nodes']} MatMul/Gemm nodes kept in fp32"
+            + "".join(f"\n  fp32: {n}" for n in kept)
+        )
 
 
 @app.command("export")
@@ -336,6 +346,15 @@ def export_cmd(
     max_prob_diff: Annotated[float | None, typer.Option(help="largest probability difference")] = None,
     max_examples: Annotated[int, typer.Option(min=1, help="held-out examples checked")] = 512,
     force: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
+    int8_target_agreement: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="onnx-int8: keep the most sensitive layers in fp32 until the estimated agreement on the "
+            "validation split reaches this (default 0.995; 0: quantise every layer)",
+        ),
+    ] = None,
 ) -> None:
     """Export a run, checked against the trained model on held-out examples before it is written."""
     _export(
@@ -347,6 +366,7 @@ def export_cmd(
         max_prob_diff=max_prob_diff,
         max_examples=max_examples,
         force=force,
+        int8_target_agreement=int8_target_agreement,
     )
 
 

@@ -79,9 +79,92 @@ def test_int8_export_reports_parity_and_refuses_when_it_is_too_low(runs, tmp_pat
     assert size(tmp_path / "int8" / "model.onnx") < size(tmp_path / "fp32" / "model.onnx")
     assert tuneforge.load(tmp_path / "int8").predict(["hello"])[0].label
     with pytest.raises(RunError, match="nothing was written"):
-        tuneforge.export_model(runs["classification"], "onnx-int8", tmp_path / "refused", max_prob_diff=0.0)
+        tuneforge.export_model(
+            runs["classification"],
+            "onnx-int8",
+            tmp_path / "refused",
+            max_prob_diff=0.0,
+            int8_target_agreement=0.0,
+        )
     assert not (tmp_path / "refused").exists()
     assert not any(p.name.startswith(".refused") for p in tmp_path.iterdir())
+
+
+def test_int8_search_keeps_the_most_sensitive_nodes_in_fp32_when_the_target_needs_it(runs, tmp_path):
+    parity = tuneforge.export_model(
+        runs["classification"], "onnx-int8", tmp_path / "mixed", min_agreement=0.0, int8_target_agreement=1.0
+    )
+    q = parity.quantization
+    assert (
+        q["target"] == 1.0 and q["lower_bound"] == q["estimated_agreement"] == 1.0 > q["full_int8_estimate"]
+    )
+    assert 0 < len(q["fp32_nodes"]) <= q["quantizable_nodes"]
+    assert q["source"].endswith("validation.csv") and q["examples"] > 0
+    for record in ("parity.json", "tuneforge.json"):
+        saved = json.loads((tmp_path / "mixed" / record).read_text())
+        assert (saved if record == "parity.json" else saved["parity"])["quantization"]["fp32_nodes"] == q[
+            "fp32_nodes"
+        ]
+    assert tuneforge.load(tmp_path / "mixed").predict(["hello"])[0].label
+    full = tuneforge.export_model(
+        runs["classification"], "onnx-int8", tmp_path / "full", min_agreement=0.0, int8_target_agreement=0.0
+    )
+    assert full.quantization["fp32_nodes"] == [] and full.quantization["evaluations"] == 1
+
+
+class _FakeProbe:
+    """Scores a candidate by which nodes it quantised: each costs 0.01 of agreement, more when its name
+    sorts later, so the search must keep the latest-sorting nodes in fp32 first."""
+
+    def __init__(self, nodes):
+        self.nodes, self.evaluations, self.feats = nodes, 0, [None] * 10
+
+    def score(self, path):
+        import onnx
+
+        from tuneforge.export.int8_search import Score
+
+        self.evaluations += 1
+        graph = onnx.load(str(path)).graph
+        consts = {t.name for t in graph.initializer}
+        fp32 = {
+            n.name.removesuffix("_MatMul")  # the quantiser turns a Gemm into NAME_MatMul + NAME_Add
+            for n in graph.node
+            if n.op_type in ("MatMul", "Gemm") and n.input[1] in consts
+        }
+        hurt = [self.nodes.index(n) + 1 for n in self.nodes if n not in fp32]
+        est = 1.0 - 0.01 * len(hurt)
+        return Score(estimate=est, lower=est, observed=1.0, sensitivity=float(sum(hurt)))
+
+
+def test_int8_search_keeps_the_fewest_nodes_and_fails_clearly_when_even_fp32_misses(runs, tmp_path):
+    from tuneforge.export.int8_search import search_int8
+    from tuneforge.export.onnx_model import quantizable_nodes
+
+    tuneforge.export_model(runs["classification"], "onnx", tmp_path / "fp32")
+    src = tmp_path / "fp32" / "model.onnx"
+    nodes = sorted(quantizable_nodes(src))
+    need = len(nodes) - 3  # three nodes may stay int8: 1 - 0.01 * 3 = 0.97
+    result = search_int8(src, tmp_path / "q.onnx", _FakeProbe(nodes), 0.97)
+    assert result.fp32_nodes == nodes[::-1][:need] and result.estimated_agreement == pytest.approx(0.97)
+    assert result.evaluations < 1 + len(nodes) + len(nodes)  # bisection, not one try per count
+    assert (tmp_path / "q.onnx").is_file() and not (tmp_path / "q.onnx.search").exists()
+    assert search_int8(src, tmp_path / "all.onnx", _FakeProbe(nodes), 0.5).fp32_nodes == []
+
+    class Hopeless(_FakeProbe):
+        def score(self, path):
+            return super().score(path).__class__(estimate=0.5, lower=0.5, observed=0.5, sensitivity=1.0)
+
+    with pytest.raises(RunError, match="even with all .* in fp32 the agreement's lower bound"):
+        search_int8(src, tmp_path / "never.onnx", Hopeless(nodes), 0.9)
+    assert not (tmp_path / "never.onnx").exists()
+
+
+def test_int8_target_is_checked(runs, tmp_path):
+    with pytest.raises(ConfigError, match="onnx-int8 only"):
+        tuneforge.export_model(runs["classification"], "onnx", tmp_path / "x", int8_target_agreement=0.9)
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        tuneforge.export_model(runs["classification"], "onnx-int8", tmp_path / "x", int8_target_agreement=2)
 
 
 def test_export_errors(runs, tmp_path):
@@ -107,3 +190,11 @@ def test_export_cli_and_predict_with_the_exported_model(runs, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "entities" in json.loads(proc.stdout.splitlines()[0])
+    proc = subprocess.run(
+        [*cmd, "export", str(runs["classification"]), "-f", "onnx-int8", "-o", str(tmp_path / "int8"),
+         "--min-agreement", "0", "--int8-target-agreement", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    printed = " ".join(proc.stdout.split())
+    assert "MatMul/Gemm nodes kept in fp32" in printed and "fp32: /" in printed

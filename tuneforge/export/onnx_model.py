@@ -7,6 +7,7 @@ an exported model predicts through exactly the same code."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -35,13 +36,32 @@ def to_onnx(model: nn.Module, path: Path, vocab_size: int) -> None:
         )
 
 
-def quantize_int8(src: Path, dst: Path) -> None:
+def quantizable_nodes(path: Path) -> list[str]:
+    """Names of the MatMul/Gemm nodes whose weight operand is a constant (what ``quantize_int8`` rounds),
+    in graph order."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    consts = {t.name for t in graph.initializer}
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type in ("MatMul", "Gemm") and len(n.input) > 1 and n.input[1] in consts
+    ]
+
+
+def quantize_int8(
+    src: Path, dst: Path, *, exclude: Sequence[str] = (), only: Sequence[str] | None = None
+) -> None:
     """Dynamic int8 quantisation: the weights of MatMul/Gemm nodes with a constant weight operand,
     per output channel; activations are quantised on the fly. Embeddings and the attention score
-    products stay in float."""
+    products stay in float, and so do the nodes named in ``exclude`` (or all but those in ``only``)."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    def names(nodes: Sequence[str]) -> list[str]:  # the quantiser renames a Gemm it turns into a MatMul
+        return [*nodes, *(f"{n}_MatMul" for n in nodes)]
 
     root = logging.getLogger()
     level = root.level
@@ -53,6 +73,8 @@ def quantize_int8(src: Path, dst: Path) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul", "Gemm"],
+            nodes_to_quantize=names(only) if only else None,
+            nodes_to_exclude=names(exclude),
             extra_options={"MatMulConstBOnly": True},
         )
     finally:

@@ -26,6 +26,7 @@ class Parity:
     max_prob_diff: float
     span_agreement: float | None = None  # NER only
     source: str = ""
+    quantization: dict[str, Any] | None = None  # onnx-int8: the precision search (int8_search)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
