@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -62,6 +63,37 @@ def table(rows: list[dict], dataset: str) -> str:
     return f"{dataset} ({metric}, test split)\n\n" + markdown_table(out, list(out[0]))
 
 
+def seeds_table(rows: list[dict], dataset: str, seeds: list[int]) -> str:
+    """Mean ± sd over seeds; "vs HF" is the mean of the per-seed differences, "time / HF" the median of
+    the per-seed ratios (each seed's systems ran back to back)."""
+    for r in rows:
+        if r.get("score_strict") is not None:
+            r["score_default_mode"], r["score"] = r["score"], r["score_strict"]
+    by = {(r["system"], r["seed"]): r for r in rows}
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    out = []
+    for system in systems:
+        runs = [by[(system, s)] for s in seeds if (system, s) in by]
+        scores = [100 * r["score"] for r in runs]
+        line = {
+            "system": system,
+            "score (mean ± sd)": f"{statistics.mean(scores):.2f} ± {statistics.pstdev(scores):.2f}",
+            "per seed": " / ".join(f"{x:.2f}" for x in scores),
+            "vs HF (points)": "",
+            "train s (mean)": f"{statistics.mean(r['train_seconds'] for r in runs):.0f}",
+            "time / HF (median)": "",
+        }
+        hf = [by.get(("hf-trainer", r["seed"])) for r in runs]
+        if system != "hf-trainer" and all(hf):
+            deltas = [100 * (r["score"] - h["score"]) for r, h in zip(runs, hf, strict=True)]
+            ratios = [r["train_seconds"] / h["train_seconds"] for r, h in zip(runs, hf, strict=True)]
+            line["vs HF (points)"] = f"{statistics.mean(deltas):+.2f} ± {statistics.pstdev(deltas):.2f}"
+            line["time / HF (median)"] = f"{statistics.median(ratios):.2f}x"
+        out.append(line)
+    metric = rows[0]["metric"]
+    return f"{dataset} ({metric}, test split, seeds {seeds})\n\n" + markdown_table(out, list(out[0]))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", required=True, choices=["banking77", "sst2", "conll2003"])
@@ -69,20 +101,34 @@ def main() -> int:
     p.add_argument("--train-subset", type=int, default=None)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="training seeds, systems interleaved per seed"
+    )
     p.add_argument("--results", type=Path, default=HERE / "results")
     args = p.parse_args()
+    seeds = args.seeds or [args.seed]
     rows = []
-    for system in args.systems.split(","):
-        out = args.results / f"finetune_{args.dataset}_{system}.json"
-        t0 = time.time()
-        print(f"== {system}: {' '.join(command(system, args, out))}", flush=True)
-        subprocess.run(command(system, args, out), check=True)
-        row = json.loads(out.read_text())
-        row["wall_seconds"] = round(time.time() - t0, 1)
-        rows.append(row)
+    for seed in seeds:
+        args.seed = seed
+        for system in args.systems.split(","):
+            suffix = f"_seed{seed}" if args.seeds else ""
+            out = args.results / f"finetune_{args.dataset}_{system}{suffix}.json"
+            if args.seeds and out.is_file():  # resumable: finished runs are kept
+                row = json.loads(out.read_text())
+            else:
+                t0 = time.time()
+                print(f"== {system}: {' '.join(command(system, args, out))}", flush=True)
+                subprocess.run(command(system, args, out), check=True)
+                row = json.loads(out.read_text())
+                row["wall_seconds"] = round(time.time() - t0, 1)
+                write_json(out, row)
+            row["seed"] = seed
+            rows.append(row)
     name = args.dataset + (f"_subset{args.train_subset}" if args.train_subset else "")
+    if args.seeds:
+        name += "_seeds"
     write_json(args.results / f"finetune_{name}.json", rows)
-    md = table(rows, name)
+    md = seeds_table(rows, name, seeds) if args.seeds else table(rows, name)
     (args.results / f"finetune_{name}.md").write_text(md + "\n", encoding="utf-8")
     print(md)
     return 0

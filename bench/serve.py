@@ -4,8 +4,10 @@ micro-batching, at concurrency 1, 8 and 32; then 10,000 mixed valid and invalid 
     python bench/serve.py --run RUN_DIR                 # a finished Banking77 run
     python bench/serve.py --train                       # first train one (MiniLM-L6, 3000 examples)
 
-Each configuration is a real server process (``tuneforge serve``) and a closed-loop asyncio client:
-C workers each send one-text requests (Banking77 test texts) back to back until N are done.
+Each configuration is a real server process (``tuneforge serve``) and a closed-loop client
+(``bench/loadgen.py``: raw HTTP/1.1 on keep-alive connections, so that the client, which shares the
+cores with the server, costs as little as possible): C workers each send one-text requests (Banking77
+test texts) back to back until N are done.
 Reported: throughput (requests/s), p50 and p99 latency, peak RSS of the server process, and for the
 exports the label agreement with PyTorch on the whole Banking77 test set.
 Targets: ONNX int8 >= 2.5x PyTorch fp32 throughput with >= 99.5% label agreement; micro-batching
@@ -31,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import loadgen  # noqa: E402
 from bench.common import markdown_table, require_data, write_json  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -81,40 +84,6 @@ class Server:
         self._stop.set()
         self.proc.terminate()
         self.proc.wait(timeout=60)
-
-
-async def closed_loop(url: str, texts: list[str], concurrency: int, total: int) -> dict[str, float]:
-    import httpx
-
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    counter = iter(range(total))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for i in counter:
-            t0 = time.perf_counter()
-            r = await client.post(url + "/v1/predict", json={"texts": [texts[i % len(texts)]]})
-            latencies.append(time.perf_counter() - t0)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        await worker_warmup(client, url, texts)
-        started = time.perf_counter()
-        await asyncio.gather(*[worker(client) for _ in range(concurrency)])
-        elapsed = time.perf_counter() - started
-    lat = sorted(latencies)
-    return {
-        "requests_per_s": total / elapsed,
-        "p50_ms": 1000 * lat[len(lat) // 2],
-        "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-        "non_200": sum(v for k, v in statuses.items() if k != 200),
-    }
-
-
-async def worker_warmup(client: Any, url: str, texts: list[str]) -> None:
-    for t in texts[:20]:
-        await client.post(url + "/v1/predict", json={"texts": [t]})
 
 
 def mixed_requests(url: str, texts: list[str], total: int, concurrency: int = 16) -> dict[str, int]:
@@ -196,6 +165,7 @@ def main() -> int:
         raise SystemExit("give --run RUN_DIR or --train")
     test = read_examples(require_data("banking77") / "test.csv", task="classification")
     texts = [e.text for e in test]
+    bodies = [json.dumps({"texts": [t]}).encode() for t in texts]
     exports = {"torch": run / "model"}
     parity: dict[str, Any] = {}
     for fmt in ("onnx", "onnx-int8"):
@@ -221,7 +191,10 @@ def main() -> int:
             server = Server(model_dir, *options)
             try:
                 for c in args.concurrency:
-                    stats = asyncio.run(closed_loop(server.url, texts, c, args.requests))
+                    stats = loadgen.run(
+                        loadgen.closed_loop(server.url, "/v1/predict", bodies, c, args.requests)
+                    )
+                    stats.pop("statuses")
                     cell = {
                         "backend": backend,
                         "batching": batching,
