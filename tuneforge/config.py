@@ -178,6 +178,9 @@ class TrainConfig(_Strict):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     seed: int = 42
     group_by_length: bool = Field(True, description="batch similar lengths together (dynamic padding)")
+    token_weighting: bool = Field(
+        True, description="NER: every labelled word weighs the same, whatever the length of its batch"
+    )
     checkpoint_steps: int = Field(200, ge=1, description="save a resumable checkpoint every N steps")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto: bf16 on CUDA, fp32 on CPU")

@@ -162,6 +162,11 @@ class Task:
         )
         return _weighted_mean(self._distilled(logits, batch, per), batch.get("weight"))
 
+    def loss_units(self, feat: dict[str, Any]) -> int | None:
+        """What the loss averages over in one example, when that varies between examples (NER: its
+        labelled words). ``None``: one unit per example, the batch mean is already fair."""
+        return None
+
     def class_counts(self, feats: Sequence[dict[str, Any]], n_labels: int) -> torch.Tensor:
         counts = Counter(f["labels"] for f in feats)
         return torch.tensor([counts.get(i, 0) for i in range(n_labels)], dtype=torch.float)

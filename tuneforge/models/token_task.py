@@ -93,6 +93,9 @@ class TokenClassificationTask(Task):
             mask = mask * weight.to(mask.device).unsqueeze(1)
         return (per_tok * mask).sum() / mask.sum().clamp(min=1e-12)
 
+    def loss_units(self, feat):
+        return sum(1 for x in feat["labels"] if x != IGNORE)
+
     def class_counts(self, feats, n_labels):
         counts = Counter(x for f in feats for x in f["labels"] if x != IGNORE)
         return torch.tensor([counts.get(i, 0) for i in range(n_labels)], dtype=torch.float)

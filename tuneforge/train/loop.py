@@ -65,6 +65,16 @@ def fit(
     progress = progress or ProgressReporter(quiet=True)
     device = next(model.parameters()).device
     lengths = [len(f["input_ids"]) for f in train_feats]
+    # Token-level losses average over the batch's labelled words; length-grouped batches would give a
+    # word in a batch of short sentences far more weight than one in a batch of long ones. Scaling
+    # each batch's mean by its share of the average batch's words weighs every word alike, as random
+    # batches do on average.
+    units = [task.loss_units(f) for f in train_feats]
+    per_batch_units = (
+        sum(units) / max(1, math.ceil(len(units) / cfg.batch_size))
+        if units and units[0] is not None
+        else None
+    )
     n_batches = math.ceil(len(train_feats) / cfg.batch_size)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum)
     opt = build_optimizer(model, cfg)
@@ -125,10 +135,13 @@ def fit(
             with autocast(device, bf16):
                 logits = model(**batch)
             loss = task.loss(logits, batch, cw, cfg.label_smoothing)
+            weight = 1.0
+            if per_batch_units and cfg.token_weighting:
+                weight = sum(units[i] for i in idx) / per_batch_units  # type: ignore[misc]
             reg = method.regularization(model) if method is not None else None
             if reg is not None:
-                loss = loss + reg
-            (loss / cfg.grad_accum).backward()
+                loss = loss + reg / weight
+            (loss * weight / cfg.grad_accum).backward()
             state.batch += 1
             seen += len(idx)
             if state.batch % cfg.grad_accum and state.batch < len(batches):
