@@ -273,9 +273,8 @@ def report(dataset: str) -> str:
                 f"{100 * statistics.mean(dis):.1f}" if dis else "",
             ]
         )
-    table = markdown_table(
-        ["model", "test accuracy % (mean ± sd)", "vs best member (points)", "members disagree %"], rows
-    )
+    head = ["model", "test accuracy % (mean ± sd)", "vs best member (points)", "members disagree %"]
+    table = markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
     costs = [r["cost"] for r in members.values()]
     cost_rows = [
         [
@@ -288,9 +287,8 @@ def report(dataset: str) -> str:
         ]
         for s, r in sorted(members.items())
     ]
-    cost_table = markdown_table(
-        ["seed", "1 model s", "4 shared s", "ratio", "4 separate s", "ratio"], cost_rows
-    )
+    cost_head = ["seed", "1 model s", "4 shared s", "shared ratio", "4 separate s", "separate ratio"]
+    cost_table = markdown_table([dict(zip(cost_head, r, strict=True)) for r in cost_rows], cost_head)
     return (
         f"### {dataset}\n\n{table}\n\nInference of 128 test texts (batch 64), median of 5:\n\n{cost_table}\n"
         + (
