@@ -200,7 +200,6 @@ def predict_cmd(
     """Predict labels/probabilities or entity spans; one JSON object per input line."""
     from .data.readers import read_texts
     from .io import atomic_write_text
-    from .predictor import Predictor
 
     if input == "-":
         raw: list = [line.rstrip("\n") for line in sys.stdin if line.strip()]
@@ -220,10 +219,11 @@ def predict_cmd(
             row = {"text": text, **{name: preds[i] for name, preds in results.items()}}
             lines.append(json.dumps(row, ensure_ascii=False))
     else:
-        from .ensemble.saved import is_ensemble_dir, load_ensemble
+        from . import load
 
-        predictor: Any = load_ensemble(run) if is_ensemble_dir(run) else Predictor(run)
-        texts = _inputs_for(raw, predictor.task if is_ensemble_dir(run) else predictor.task.name)
+        predictor: Any = load(run)  # a run, a model folder or an ensemble directory
+        task = predictor.task if isinstance(predictor.task, str) else predictor.task.name
+        texts = _inputs_for(raw, task)
         preds = predictor.predict(texts, batch_size=batch_size)
         for item, pred in zip(texts, preds, strict=True):
             text = item if isinstance(item, str) else item.text

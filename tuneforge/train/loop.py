@@ -69,13 +69,9 @@ def fit(
     # word in a batch of short sentences far more weight than one in a batch of long ones. Scaling
     # each batch's mean by its share of the average batch's words weighs every word alike, as random
     # batches do on average.
-    units = [task.loss_units(f) for f in train_feats]
-    per_batch_units = (
-        sum(units) / max(1, math.ceil(len(units) / cfg.batch_size))
-        if units and units[0] is not None
-        else None
-    )
     n_batches = math.ceil(len(train_feats) / cfg.batch_size)
+    units = [task.loss_units(f) for f in train_feats] if cfg.token_weighting else []
+    per_batch_units = sum(units) / n_batches if units and units[0] is not None else None
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum)
     opt = build_optimizer(model, cfg)
     sched = build_scheduler(opt, cfg, steps_per_epoch * cfg.epochs)
@@ -136,7 +132,7 @@ def fit(
                 logits = model(**batch)
             loss = task.loss(logits, batch, cw, cfg.label_smoothing)
             weight = 1.0
-            if per_batch_units and cfg.token_weighting:
+            if per_batch_units:
                 weight = sum(units[i] for i in idx) / per_batch_units  # type: ignore[misc]
             reg = method.regularization(model) if method is not None else None
             if reg is not None:
