@@ -38,10 +38,30 @@ def command(system: str, args: argparse.Namespace, out: Path) -> list[str]:
     return [sys.executable, str(HERE / "tuneforge_run.py"), *common, "--mode", mode, *extra]
 
 
+def ner_readings(rows: list[dict]) -> bool:
+    """NER: put each system's entity F1 per decoding of its word-level argmax in ``lenient`` (seqeval's
+    default mode) and ``strict`` (seqeval's strict IOB2 mode); the headline ``score`` is tuneforge's
+    own decoding (Viterbi) and, for the HF recipe, the better of its two readings (strict)."""
+    ner = False
+    for r in rows:
+        if r.get("score_strict") is not None:  # the HF anchor
+            r.setdefault("lenient", r["score"])
+            r["strict"] = r["score_strict"]
+            r["score"] = max(r["lenient"], r["strict"])
+            ner = True
+        elif r.get("score_by_decoding"):
+            r["lenient"] = r["score_by_decoding"]["lenient"]
+            r["strict"] = r["score_by_decoding"]["strict"]
+            ner = True
+    return ner
+
+
+def _reading(r: dict, key: str) -> str:
+    return f"{100 * r[key]:.2f}" if r.get(key) is not None else ""
+
+
 def table(rows: list[dict], dataset: str) -> str:
-    for r in rows:  # NER: compare strict IOB2 entity F1 on both sides (tuneforge reports strict)
-        if r.get("score_strict") is not None:
-            r["score_default_mode"], r["score"] = r["score"], r["score_strict"]
+    ner = ner_readings(rows)
     hf = next((r for r in rows if r["system"] == "hf-trainer"), None)
     out = []
     for r in rows:
@@ -52,6 +72,11 @@ def table(rows: list[dict], dataset: str) -> str:
                 "system": r["system"],
                 "score": f"{100 * r['score']:.2f}",
                 "vs HF (points)": "" if delta is None or r is hf else f"{delta:+.2f}",
+                **(
+                    {"argmax lenient": _reading(r, "lenient"), "argmax strict": _reading(r, "strict")}
+                    if ner
+                    else {}
+                ),
                 "train s": f"{r['train_seconds']:.0f}",
                 "samples/s": f"{r['train_samples_per_second']:.1f}",
                 "peak RSS MB": f"{r['peak_rss_mb']:.0f}",
@@ -66,9 +91,7 @@ def table(rows: list[dict], dataset: str) -> str:
 def seeds_table(rows: list[dict], dataset: str, seeds: list[int]) -> str:
     """Mean ± sd over seeds; "vs HF" is the mean of the per-seed differences, "time / HF" the median of
     the per-seed ratios (each seed's systems ran back to back)."""
-    for r in rows:
-        if r.get("score_strict") is not None:
-            r["score_default_mode"], r["score"] = r["score"], r["score_strict"]
+    ner = ner_readings(rows)
     by = {(r["system"], r["seed"]): r for r in rows}
     systems = list(dict.fromkeys(r["system"] for r in rows))
     out = []
@@ -80,6 +103,16 @@ def seeds_table(rows: list[dict], dataset: str, seeds: list[int]) -> str:
             "score (mean ± sd)": f"{statistics.mean(scores):.2f} ± {statistics.pstdev(scores):.2f}",
             "per seed": " / ".join(f"{x:.2f}" for x in scores),
             "vs HF (points)": "",
+            **(
+                {
+                    f"argmax {k}": f"{statistics.mean(100 * r[k] for r in runs):.2f}"
+                    if all(r.get(k) is not None for r in runs)
+                    else ""
+                    for k in ("lenient", "strict")
+                }
+                if ner
+                else {}
+            ),
             "train s (mean)": f"{statistics.mean(r['train_seconds'] for r in runs):.0f}",
             "time / HF (median)": "",
         }
@@ -88,6 +121,10 @@ def seeds_table(rows: list[dict], dataset: str, seeds: list[int]) -> str:
             deltas = [100 * (r["score"] - h["score"]) for r, h in zip(runs, hf, strict=True)]
             ratios = [r["train_seconds"] / h["train_seconds"] for r, h in zip(runs, hf, strict=True)]
             line["vs HF (points)"] = f"{statistics.mean(deltas):+.2f} ± {statistics.pstdev(deltas):.2f}"
+            for k in ("lenient", "strict") if ner else ():
+                if all(r.get(k) is not None for r in runs):
+                    d = [100 * (r[k] - h[k]) for r, h in zip(runs, hf, strict=True)]
+                    line[f"argmax {k}"] += f" ({statistics.mean(d):+.2f})"
             line["time / HF (median)"] = f"{statistics.median(ratios):.2f}x"
         out.append(line)
     metric = rows[0]["metric"]

@@ -66,7 +66,7 @@ class AdapterSet:
             meta, folder = metas[name], dirs[name]
             if name != first:
                 self._add(name, meta, folder, own, ref)
-            member_task = task if name == first else get_task(meta["task"])
+            member_task = task if name == first else get_task(meta["task"], meta)
             self.members[name] = Predictor.from_parts(model, member_task, tokenizer, meta, device)
         self.model.eval()
         self._active = ""
@@ -88,7 +88,7 @@ class AdapterSet:
             if set(weights) != own:
                 raise ConfigError(f"{folder / ADAPTER_FILE} does not fit the first run's structure")
             self._weights[name] = weights
-        task = get_task(meta["task"])
+        task = get_task(meta["task"], meta)
         hidden = self.model.backbone.config.hidden_size if hasattr(self.model.backbone, "config") else None
         head = task.build_head(
             hidden,

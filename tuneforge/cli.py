@@ -437,12 +437,21 @@ def evaluate_cmd(
     format: Annotated[str, typer.Option(help="auto, csv, tsv, jsonl, conll, bmes, txt")] = "auto",
     encoding: Annotated[str, typer.Option(help="auto or a codec name such as gb18030")] = "auto",
     label_separator: Annotated[str, typer.Option(help="multi-label separator inside one cell")] = "|",
+    ner_decoding: Annotated[
+        str | None, typer.Option(help="NER only: viterbi, lenient or strict (default: the run's own)")
+    ] = None,
 ) -> None:
     """Re-score a finished run on any labelled file; prints and writes the report."""
     from .evaluate.report import render_markdown, write_report
     from .predictor import Predictor
 
     predictor = Predictor(run)
+    if ner_decoding:
+        from .errors import ConfigError
+
+        if predictor.task.name != "ner":
+            raise ConfigError(f"--ner-decoding applies to NER runs; {run} is a {predictor.task.name} run")
+        predictor.task.configure({"ner_decoding": ner_decoding})
     result = predictor.evaluate(
         data,
         text_column=text_column,

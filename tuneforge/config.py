@@ -142,6 +142,11 @@ class ModelConfig(_Strict):
         description="probe: start the head from a linear probe on frozen features (LP-FT); auto: probe",
     )
     multilabel_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    ner_decoding: Literal["viterbi", "lenient", "strict"] = Field(
+        "viterbi",
+        description="NER tags from word probabilities: viterbi (best valid IOB2 sequence), "
+        "lenient (argmax, a stray I- starts an entity) or strict (argmax, a stray I- run is dropped)",
+    )
 
 
 class EarlyStopping(_Strict):

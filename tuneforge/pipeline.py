@@ -176,7 +176,7 @@ def run(
     device, bf16 = select_device(recipe)
     seed_everything(recipe.train.seed)
 
-    task = get_task(recipe.task)
+    task = get_task(recipe.task, {"ner_decoding": recipe.model.ner_decoding})
     spec = resolve_backbone(recipe.backbone)  # configuration errors first, before any data is read
     metric = (
         task.primary_metric
@@ -306,6 +306,7 @@ def run(
         "dropout": recipe.model.dropout,
         "max_length": max_length,
         "multilabel_threshold": recipe.model.multilabel_threshold,
+        "ner_decoding": recipe.model.ner_decoding,
         "normalize_text": recipe.data.quality.enabled and recipe.data.quality.normalize == "fix",
         "method": method.describe(),
         "parameters": params,

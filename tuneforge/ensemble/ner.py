@@ -15,35 +15,6 @@ from ..data.tags import bio_spans, repair_bio
 from ..types import Entity, Example, Prediction
 
 
-def _allowed(tags: Sequence[str]) -> np.ndarray:
-    """``allowed[i, j]``: tag j may follow tag i."""
-    n = len(tags)
-    ok = np.ones((n, n), dtype=bool)
-    for j, t in enumerate(tags):
-        if t.startswith("I-"):
-            ok[:, j] = [s in (f"B-{t[2:]}", t) for s in tags]
-    return ok
-
-
-def viterbi_bio(probs: np.ndarray, tags: Sequence[str]) -> list[str]:
-    """Most probable valid IOB2 sequence for ``probs`` (words x tags)."""
-    if len(probs) == 0:
-        return []
-    logp = np.log(np.clip(probs, 1e-12, None))
-    penalty = np.where(_allowed(tags), 0.0, -np.inf)
-    start = np.array([0.0 if not t.startswith("I-") else -np.inf for t in tags])
-    score = start + logp[0]
-    back = np.zeros((len(probs), len(tags)), dtype=np.int64)
-    for w in range(1, len(probs)):
-        cand = score[:, None] + penalty  # from i to j
-        back[w] = cand.argmax(0)
-        score = cand.max(0) + logp[w]
-    path = [int(score.argmax())]
-    for w in range(len(probs) - 1, 0, -1):
-        path.append(int(back[w, path[-1]]))
-    return [tags[j] for j in reversed(path)]
-
-
 def span_vote(
     tag_seqs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, n_words: int | None = None
 ) -> list[str]:

@@ -99,7 +99,7 @@ def build_model(
 def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
     """``(model in eval mode, task, tokenizer, meta)`` of a saved model folder."""
     meta = read_meta(model_dir)
-    task = get_task(meta["task"])
+    task = get_task(meta["task"], meta)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if meta.get("format", "torch").startswith("onnx"):
         from .onnx_model import OnnxTaskModel

@@ -198,6 +198,10 @@ class Task:
     def probe_targets(self, feats: Sequence[dict[str, Any]]) -> torch.Tensor:
         return self._collate_labels(feats)
 
+    def configure(self, meta: dict[str, Any]) -> Task:
+        """Take the task's prediction settings from a run's meta (none for sequence tasks)."""
+        return self
+
 
 def _weighted_mean(per: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
     if weight is None:
@@ -266,12 +270,13 @@ def register_task(name: str, cls: type[Task]) -> None:
     TASKS[name] = cls
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, meta: dict[str, Any] | None = None) -> Task:
+    """A fresh task of kind ``name``, configured from a run's ``meta`` (e.g. its NER decoding)."""
     if name not in TASKS:
         from ..errors import ConfigError
 
         raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
-    return TASKS[name]()
+    return TASKS[name]().configure(meta or {})
 
 
 from . import token_task as _token_task  # noqa: E402,F401  (registers "ner")

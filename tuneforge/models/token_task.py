@@ -7,11 +7,13 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..types import Entity, Example, Prediction
+from .bio_decode import DECODINGS, decode_bio
 from .heads import TokenHead
 from .tasks import IGNORE, Task, _pad, register_task
 
@@ -24,6 +26,7 @@ def tag_set(types: set[str]) -> list[str]:
 class TokenClassificationTask(Task):
     name = "ner"
     primary_metric = "f1"
+    decoding = "viterbi"  # see bio_decode: viterbi | lenient | strict
     metrics = ("f1", "precision", "recall", "macro_f1", "token_accuracy")
 
     def label_list(self, examples: Sequence[Example]) -> list[str]:
@@ -100,22 +103,31 @@ class TokenClassificationTask(Task):
         counts = Counter(x for f in feats for x in f["labels"] if x != IGNORE)
         return torch.tensor([counts.get(i, 0) for i in range(n_labels)], dtype=torch.float)
 
-    def decode(self, probs, feats, examples, id2label, threshold=0.5):
-        from ..data.tags import bio_spans, repair_bio
+    def configure(self, meta: dict[str, Any]) -> TokenClassificationTask:
+        decoding = meta.get("ner_decoding") or self.decoding
+        if decoding not in DECODINGS:
+            from ..errors import ConfigError
 
+            raise ConfigError(f"unknown NER decoding {decoding!r}; expected one of {', '.join(DECODINGS)}")
+        self.decoding = decoding
+        return self
+
+    def decode(self, probs, feats, examples, id2label, threshold=0.5):
+        from ..data.tags import bio_spans
+
+        tags_of = list(id2label)
+        outside = tags_of.index("O") if "O" in tags_of else 0
         out = []
         for row, f, ex in zip(probs, feats, examples, strict=True):
-            tags, scores = [], []
-            for pos in f["word_starts"]:
+            row = row.float().numpy() if isinstance(row, torch.Tensor) else row
+            words = np.zeros((len(f["word_starts"]), len(tags_of)), dtype=np.float64)
+            for w, pos in enumerate(f["word_starts"]):
                 if 0 <= pos < row.shape[0]:
-                    p = row[pos]
-                    best = int(p.argmax())
-                    tags.append(id2label[best])
-                    scores.append(float(p[best]))
-                else:  # truncated word: no prediction
-                    tags.append("O")
-                    scores.append(1.0)
-            tags = repair_bio(tags)
+                    words[w] = row[pos]
+                else:  # truncated word: no prediction, certainly outside
+                    words[w, outside] = 1.0
+            tags = decode_bio(words, tags_of, self.decoding)
+            scores = [float(words[w, tags_of.index(t)]) for w, t in enumerate(tags)]
             offsets = ex.token_offsets()
             ents = []
             for etype, s, e in bio_spans(tags):
