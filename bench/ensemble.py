@@ -54,6 +54,22 @@ MEMBER_METHODS = [
     {"name": "partial", "freeze_layers": 5},
     {"name": "adapter", "placement": "pfeiffer", "layers": [5]},
 ]
+# members that differ in method and seed and change every layer: nothing is shared at inference, so
+# these cells measure what an ensemble can gain, the shared ones what it costs
+DIVERSE_METHODS = [
+    {"name": "full"},
+    {"name": "lora", "r": 16},
+    {"name": "full"},
+    {"name": "adapter", "placement": "houlsby"},
+]
+MEMBER_SETS = {"": MEMBER_METHODS, "diverse-": DIVERSE_METHODS}
+DIVERSE = [f"diverse-{c}" for c in CHEAP]
+
+
+def member_set(cell: str) -> tuple[str, str, list[dict]]:
+    """``(prefix, inner cell, member methods)`` of a cell name such as ``diverse-voting-soft``."""
+    prefix = "diverse-" if cell.startswith("diverse-") else ""
+    return prefix, cell[len(prefix) :], MEMBER_SETS[prefix]
 
 
 def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int, out: Path) -> dict[str, Any]:
@@ -94,12 +110,12 @@ def fitted(member, out: Path):
     return member.fit(output=out)
 
 
-def members_for(args, dataset: str, seed: int) -> list:
+def members_for(args, dataset: str, seed: int, methods: list[dict], work: Path) -> list:
     from tuneforge.ensemble import Member
 
-    work = Path(args.work) / dataset / f"seed{seed}" / "members"
+    work = work / "members"
     out = []
-    for i, method in enumerate(MEMBER_METHODS):
+    for i, method in enumerate(methods):
         m = Member(base_recipe(args, dataset, method, seed * 100 + i, work / f"m{i + 1}"), name=f"m{i + 1}")
         out.append(fitted(m, work / f"m{i + 1}"))
     return out
@@ -152,14 +168,16 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     from tuneforge.ensemble.report import disagreement
 
     test = test_examples(dataset)
-    work = Path(args.work) / dataset / f"seed{seed}"
-    members = members_for(args, dataset, seed)
-    base = Member(base_recipe(args, dataset, MEMBER_METHODS[0], seed * 100, work / "x"), name="p")
+    prefix, cell, methods = member_set(cell)
+    work = Path(args.work) / dataset / f"seed{seed}" / prefix.rstrip("-")
+    members = members_for(args, dataset, seed, methods, work)
+    base = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "x"), name="p")
     validation = training_examples(base.recipe)["validation"]
     result: dict[str, Any] = {
         "dataset": dataset,
-        "cell": cell,
+        "cell": prefix + cell,
         "seed": seed,
+        "member_methods": methods,
         "train_subset": args.train_subset,
     }
     t0 = time.perf_counter()
@@ -184,9 +202,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         ens = StackingEnsemble(members, cv="prefit").fit(validation)
     elif cell == "distill":
         teacher = VotingEnsemble(members).fit()
-        student = Member(
-            base_recipe(args, dataset, MEMBER_METHODS[0], seed * 100, work / "student"), name="student"
-        )
+        student = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "student"), name="student")
         distill(teacher, student, temperature=2.0, alpha=0.5, output=str(work / "student"))
         result["score"] = student.predictor_.evaluate(test).metrics["accuracy"]
         result["seconds"] = round(time.perf_counter() - t0, 1)
@@ -223,7 +239,13 @@ def cell_path(dataset: str, cell: str, seed: int) -> Path:
 
 
 def run_all(args) -> None:
-    plan = [(d, c, s) for cells in (CHEAP, COSTLY) for s in args.seeds for d in args.datasets for c in cells]
+    plan = [
+        (d, c, s)
+        for cells in (CHEAP, DIVERSE, COSTLY)
+        for s in args.seeds
+        for d in args.datasets
+        for c in cells
+    ]
     for dataset, cell, seed in plan:
         path = cell_path(dataset, cell, seed)
         if path.is_file() or (args.cells and cell not in args.cells):
@@ -249,16 +271,13 @@ def _ms(values: list[float]) -> str:
     return f"{100 * statistics.mean(values):.2f} ± {100 * sd:.2f} (n={len(values)})"
 
 
-def report(dataset: str) -> str:
-    cells = _load(dataset)
-    members = cells.get("members", {})
-    if not members:
-        return f"no finished cells for {dataset}"
+def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[str]) -> str:
+    members = cells.get(f"{prefix}members", {})
     best = {s: r["score"] for s, r in members.items()}
     mean_member = {s: statistics.mean(r["members"].values()) for s, r in members.items()}
     rows = [["best single member", _ms(list(best.values())), "", ""]]
     rows.append(["mean single member", _ms(list(mean_member.values())), "", ""])
-    for cell in CHEAP[1:] + COSTLY:
+    for cell in [f"{prefix}{c}" for c in CHEAP[1:]] + later:
         rs = cells.get(cell, {})
         seeds = [s for s in rs if s in best]
         if not seeds:
@@ -274,7 +293,22 @@ def report(dataset: str) -> str:
             ]
         )
     head = ["model", "test accuracy % (mean ± sd)", "vs best member (points)", "members disagree %"]
-    table = markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
+    return markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
+
+
+def report(dataset: str) -> str:
+    cells = _load(dataset)
+    members = cells.get("members", {})
+    if not members:
+        return f"no finished cells for {dataset}"
+    table = accuracy_table(cells, "", COSTLY)
+    if cells.get("diverse-members"):
+        methods = ", ".join(
+            m["name"] for m in next(iter(cells["diverse-members"].values()))["member_methods"]
+        )
+        table += f"\n\nDiverse members ({methods}; nothing shared):\n\n" + accuracy_table(
+            cells, "diverse-", []
+        )
     costs = [r["cost"] for r in members.values()]
     cost_rows = [
         [

@@ -3,6 +3,7 @@
     python bench/finetune.py --dataset banking77                       # hf, tuneforge-same, tuneforge-default
     python bench/finetune.py --dataset conll2003 --train-subset 4000    # a seeded subset of CoNLL train
     python bench/finetune.py --dataset sst2 --systems hf,tuneforge-default
+    python bench/finetune.py --dataset banking77 --keep hf,tuneforge-same   # re-run tuneforge-default only
 
 Each system runs in its own process (peak memory is per process) one after the other on the same
 machine; the table gives scores on the full test split, train wall time, samples/s, peak RSS and the
@@ -142,7 +143,14 @@ def main() -> int:
         "--seeds", nargs="+", type=int, default=None, help="training seeds, systems interleaved per seed"
     )
     p.add_argument("--results", type=Path, default=HERE / "results")
+    p.add_argument(
+        "--keep",
+        default="",
+        help="comma-separated systems whose finished result in --results is reused, not re-run "
+        "(with --seeds every finished run is reused)",
+    )
     args = p.parse_args()
+    keep = set(filter(None, args.keep.split(",")))
     seeds = args.seeds or [args.seed]
     rows = []
     for seed in seeds:
@@ -150,7 +158,7 @@ def main() -> int:
         for system in args.systems.split(","):
             suffix = f"_seed{seed}" if args.seeds else ""
             out = args.results / f"finetune_{args.dataset}_{system}{suffix}.json"
-            if args.seeds and out.is_file():  # resumable: finished runs are kept
+            if (args.seeds or system in keep) and out.is_file():  # resumable: finished runs are kept
                 row = json.loads(out.read_text())
             else:
                 t0 = time.time()
