@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError, RunError
+from ..models.bio_decode import viterbi_bio
 from ..types import EvalResult, Example, Prediction
 from .member import Member
-from .ner import align_tags, span_vote, tags_to_prediction, viterbi_bio
+from .ner import align_tags, span_vote, tags_to_prediction
 
 Probas = list[Any]  # per member: (n, classes) array, or for NER one (words, tags) array per example
 

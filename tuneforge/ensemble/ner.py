@@ -1,7 +1,7 @@
 """NER ensembles: token-level probability averaging decoded to valid BIO, and span-level voting.
 
-- ``viterbi_bio``: the most probable tag sequence under the averaged per-word probabilities among
-  the valid IOB2 sequences (``I-X`` only after ``B-X`` or ``I-X``), so no entity is half-formed.
+- Viterbi decoding (``models.bio_decode``): the most probable tag sequence under the averaged
+  per-word probabilities among the valid IOB2 sequences (``I-X`` only after ``B-X`` or ``I-X``), so no entity is half-formed.
 - ``span_vote``: each member's entities are votes (weighted); a span is kept when its votes exceed
   half the total weight; overlapping survivors keep the one with more votes (then the longer)."""
 

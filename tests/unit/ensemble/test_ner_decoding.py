@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from tuneforge.data.tags import bio_spans
-from tuneforge.ensemble.ner import align_tags, span_vote, viterbi_bio
+from tuneforge.ensemble.ner import align_tags, span_vote
+from tuneforge.models.bio_decode import viterbi_bio
 
 TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
