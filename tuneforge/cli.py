@@ -331,7 +331,7 @@ def _export(run: Path, fmt: str, output: Path, **options) -> None:
             f"int8 search on {q['examples']} examples ({q['source']}): target {q['target']}, estimated "
             f"agreement {q['estimated_agreement']:.4f} ({q['confidence']:.0%} lower bound "
             f"{q['lower_bound']:.4f}; all int8: {q['full_int8_estimate']:.4f}); "
-            f"{len(kept)} of {q['quantizable_nodes']} MatMul/Gemm nodes kept in fp32"
+            f"{len(kept)} of {q['quantizable_nodes']} weight nodes kept in fp32"
             + "".join(f"\n  fp32: {n}" for n in kept)
         )
 
@@ -355,6 +355,12 @@ def export_cmd(
             "validation split reaches this (default 0.995; 0: quantise every layer)",
         ),
     ] = None,
+    fuse: Annotated[
+        bool,
+        typer.Option(
+            help="onnx formats: fuse attention, layer norms and GELU into ONNX Runtime's kernels (BERT family)"
+        ),
+    ] = True,
 ) -> None:
     """Export a run, checked against the trained model on held-out examples before it is written."""
     _export(
@@ -367,6 +373,7 @@ def export_cmd(
         max_examples=max_examples,
         force=force,
         int8_target_agreement=int8_target_agreement,
+        fuse=fuse,
     )
 
 

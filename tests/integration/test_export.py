@@ -60,7 +60,37 @@ def test_fp32_exports_match_the_trained_model(runs, tmp_path, task, fmt):
     assert meta["parity"]["examples"] == parity.examples > 0
     if fmt == "onnx":
         assert meta["format"] == "onnx" and (tmp_path / "out" / "model.onnx").is_file()
+        # a BERT backbone: attention, embeddings, layer norms and GELU run in fused kernels
+        assert meta["fused_operators"]["Attention"] == 2 and meta["fused_operators"]["BiasGelu"] == 2
     _same_predictions(tuneforge.load(runs[task]), tuneforge.load(tmp_path / "out"), TEXTS[task])
+
+
+def test_unfused_onnx_export_is_the_plain_traced_graph(runs, tmp_path):
+    import onnx
+
+    parity = tuneforge.export_model(runs["ner"], "onnx", tmp_path / "plain", fuse=False)
+    assert parity.agreement == 1.0 and parity.span_agreement == 1.0
+    meta = json.loads((tmp_path / "plain" / "tuneforge.json").read_text())
+    assert meta["fused_operators"] == {}
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "plain" / "model.onnx")).graph.node}
+    assert "MatMul" in ops and not ops & {"Attention", "SkipLayerNormalization", "BiasGelu"}
+    _same_predictions(tuneforge.load(runs["ner"]), tuneforge.load(tmp_path / "plain"), TEXTS["ner"])
+
+
+@pytest.mark.parametrize(
+    ("method", "task"), [("adapter", "ner"), ("prefix", "classification"), ("ptuning", "ner")]
+)
+def test_unmergeable_methods_export_to_fused_onnx(demo_data, tmp_path, method, task):
+    """Methods that cannot fold into the weights are traced as they run (adapter modules, virtual
+    tokens, prefix key/values); what the fuser recognises around them is fused."""
+    recipe = tiny_recipe(demo_data, task, tmp_path / "run", epochs=1)
+    recipe["method"] = {"name": method}
+    run = tuneforge.run(recipe, quiet=True).path
+    parity = tuneforge.export_model(run, "onnx", tmp_path / "onnx")
+    assert parity.agreement == 1.0 and parity.max_prob_diff <= 1e-5
+    fused = json.loads((tmp_path / "onnx" / "tuneforge.json").read_text())["fused_operators"]
+    assert fused["SkipLayerNormalization"] == 4
+    _same_predictions(tuneforge.load(run), tuneforge.load(tmp_path / "onnx"), TEXTS[task])
 
 
 def test_lora_run_exports_merged_to_onnx(runs, tmp_path):
@@ -130,7 +160,7 @@ class _FakeProbe:
         fp32 = {
             n.name.removesuffix("_MatMul")  # the quantiser turns a Gemm into NAME_MatMul + NAME_Add
             for n in graph.node
-            if n.op_type in ("MatMul", "Gemm") and n.input[1] in consts
+            if n.op_type in ("MatMul", "Gemm", "Attention") and n.input[1] in consts
         }
         hurt = [self.nodes.index(n) + 1 for n in self.nodes if n not in fp32]
         est = 1.0 - 0.01 * len(hurt)
@@ -197,4 +227,4 @@ def test_export_cli_and_predict_with_the_exported_model(runs, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     printed = " ".join(proc.stdout.split())
-    assert "MatMul/Gemm nodes kept in fp32" in printed and "fp32: /" in printed
+    assert "weight nodes kept in fp32" in printed and "fp32: /" in printed

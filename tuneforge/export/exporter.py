@@ -5,7 +5,9 @@ Held-out examples: ``--data FILE`` if given, else the run's test file (or valida
 ``recipe.yaml``, else texts made of random vocabulary words (a model folder without its run). The
 folder is built under a temporary name and renamed at the end: a failed parity check leaves nothing.
 
-``onnx-int8`` keeps the most sensitive weight matrices in fp32 until the estimated agreement on the
+``onnx`` and ``onnx-int8`` of BERT-family backbones use ONNX Runtime's fused transformer kernels
+(``fuse=False`` / ``--no-fuse``: the plain traced graph, for runtimes without ONNX Runtime's contrib
+operators). ``onnx-int8`` keeps the most sensitive weight matrices in fp32 until the estimated agreement on the
 run's validation split reaches ``int8_target_agreement`` (``int8_search``); the parity check then
 runs on the held-out examples above, so the search and the reported figures use different data."""
 
@@ -45,6 +47,7 @@ def export_run(
     max_examples: int = 512,
     force: bool = False,
     int8_target_agreement: float | None = None,
+    fuse: bool = True,
     message: Callable[[str], None] | None = None,
 ) -> Parity:
     if fmt not in FORMATS:
@@ -66,7 +69,7 @@ def export_run(
         quantize = None
         if fmt == "onnx-int8":
             quantize = _int8_quantizer(model, task, tokenizer, meta, model_dir, target, max_examples, message)
-        quantization = _build(fmt, model, tokenizer, meta, model_dir, stage, quantize)
+        quantization = _build(fmt, model, tokenizer, meta, model_dir, stage, quantize, fuse)
         exported, *_ = load_bundle(stage)
         feats = task.encode(examples, tokenizer, {}, meta["max_length"])
         parity = compare(
@@ -112,6 +115,7 @@ def _build(
     model_dir: Path,
     stage: Path,
     quantize: Callable[[Path, Path], dict[str, Any]] | None = None,
+    fuse: bool = True,
 ) -> dict[str, Any] | None:
     """Write the export to ``stage``; returns how it was quantised (``onnx-int8``), else None."""
     method = method_of(meta)
@@ -128,7 +132,7 @@ def _build(
         return None
     plain = method.merge(model) if method.can_merge else model
     stage.mkdir(parents=True)
-    to_onnx(plain, stage / "model.onnx", len(tokenizer))
+    fused = to_onnx(plain, stage / "model.onnx", len(tokenizer), fused=fuse)
     quantization = None
     if fmt == "onnx-int8" and quantize is not None:
         quantization = quantize(stage / "model.onnx", stage / "model.int8.onnx")
@@ -136,7 +140,9 @@ def _build(
     for extra in stage.glob("*.onnx.data"):
         extra.unlink()
     tokenizer.save_pretrained(str(stage))
-    atomic_write_json(stage / META, {**meta, "format": fmt, "exported_from": meta["method"]})
+    atomic_write_json(
+        stage / META, {**meta, "format": fmt, "exported_from": meta["method"], "fused_operators": fused}
+    )
     return quantization
 
 
