@@ -4,9 +4,10 @@ in-process throughput, one invocation, ratios side by side.
     python bench/int8.py --run RUN_DIR        # a finished Banking77 run (bench/serve.py --train makes one)
     python bench/int8.py --train              # first train one (MiniLM-L6, 3000 examples, 3 epochs)
 
-Backends: the run's PyTorch model (fp32), the ONNX fp32 export, ONNX int8 with every MatMul/Gemm
-quantised (``--int8-target-agreement 0``, the former behaviour) and ONNX int8 from the precision
-search (default target 0.995, searched on the run's validation split). Agreement: the export's own
+Backends: the run's PyTorch model (fp32), the ONNX fp32 export (fused kernels, and the plain traced
+graph: ``--no-fuse``), ONNX int8 with every weight node quantised (``--int8-target-agreement 0``) and
+ONNX int8 from the precision search (default target 0.995, searched on the run's validation split;
+fused and plain). Agreement: the export's own
 parity check on all 3,080 test texts. Throughput through ``tuneforge.load(...).predict``
 (tokenisation included): one text per call, and 32 texts per call; the backends take turns for
 ``--rounds`` rounds so that load from other processes falls on all of them alike.
@@ -28,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import markdown_table, require_data, write_json  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EXPORTS = {
-    "onnx": ("onnx", None),
-    "onnx-int8-all": ("onnx-int8", 0.0),
-    "onnx-int8-search": ("onnx-int8", None),
+EXPORTS = {  # name: (format, int8 target, fused)
+    "onnx-unfused": ("onnx", None, False),
+    "onnx": ("onnx", None, True),
+    "onnx-int8-all": ("onnx-int8", 0.0, True),
+    "onnx-int8-search-unfused": ("onnx-int8", None, False),
+    "onnx-int8-search": ("onnx-int8", None, True),
 }
 
 
@@ -59,11 +62,11 @@ def main() -> int:
     test_file = require_data("banking77") / "test.csv"
     texts = [e.text for e in read_examples(test_file, task="classification")]
     dirs, parity, export_s = {"torch": args.run / "model"}, {}, {}
-    for name, (fmt, target) in EXPORTS.items():
+    for name, (fmt, target, fused) in EXPORTS.items():
         started = time.perf_counter()
         result = tuneforge.export_model(
             args.run, fmt, work / name, data=test_file, max_examples=len(texts), min_agreement=0.0,
-            force=True, **({} if fmt == "onnx" else {"int8_target_agreement": target}),
+            force=True, fuse=fused, **({} if fmt == "onnx" else {"int8_target_agreement": target}),
         )  # fmt: skip
         export_s[name] = time.perf_counter() - started
         dirs[name] = work / name
