@@ -339,6 +339,34 @@ def test_label_noise_flags_a_wrong_label_on_separable_vectors():
     assert [(row, suggested) for row, suggested, _ in flags] == [(3, "a")]
 
 
+def test_mention_probe_flags_a_wrong_entity_type_from_words_and_context():
+    import numpy as np
+
+    from tuneforge.data.quality.model_checks import label_noise_mentions, mention_features
+
+    rng = np.random.default_rng(0)
+    word = {
+        "PER": np.array([1.0, 0.0, 0.0]),
+        "LOC": np.array([0.0, 1.0, 0.0]),
+        "O": np.array([0.0, 0.0, 1.0]),
+    }
+    rows, vectors = [], []
+    for i in range(40):
+        kind = "PER" if i % 2 else "LOC"
+        toks = ("at", f"{kind.title()}{i}", "Hill") if kind == "LOC" else ("met", "Ann", f"Lee{i}")
+        tags = ("O", f"B-{kind}", f"I-{kind}")
+        rows.append(ner(" ".join(toks), " ".join(tags), i + 1))
+        vectors.append(np.stack([word[t[2:] or "O"] if t != "O" else word["O"] for t in tags]))
+        vectors[-1] = vectors[-1] + 0.05 * rng.standard_normal(vectors[-1].shape)
+    x, where = mention_features(vectors, rows)
+    assert x.shape == (40, 12) and where[0] == (0, "LOC", 1, 3)
+    assert np.allclose(x[0][9:], 0.0)  # nothing after a sentence-final mention
+    rows[7] = ner("met Ann Lee7", "O B-LOC I-LOC", 8)  # a PER mention labelled LOC
+    flags = label_noise_mentions(vectors, rows, threshold=0.5, seed=0)
+    assert [(row, suggested, detail) for row, suggested, _, detail in flags] == [(7, "PER", "LOC 'Ann Lee7'")]
+    assert label_noise_mentions(vectors[:3], rows[:3], threshold=0.5, seed=0) == []  # too few to fold
+
+
 # ---- checks that need the backbone (tiny random model, offline) -----------------------------------------
 @pytest.fixture(scope="module")
 def tiny_backbone():

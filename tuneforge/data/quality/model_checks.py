@@ -182,3 +182,54 @@ def label_noise_ner(
                 mention = ex.sep.join((ex.tokens or ())[start:end])
                 flags.append((row, names[max(others)[1]], float(mean[given]), f"{type_} {mention!r}"))
     return flags
+
+
+def mention_features(
+    vectors: Sequence[np.ndarray], examples: Sequence[Example]
+) -> tuple[np.ndarray, list[tuple[int, str, int, int]]]:
+    """One row per entity mention: the mean of its word vectors, its first word's vector, and the
+    vectors of the words just before and after it (zeros at a sentence edge); and ``(row, type,
+    start, end)`` of each mention. Mentions cut off by truncation are left out."""
+    from ..tags import bio_spans
+
+    rows: list[np.ndarray] = []
+    where: list[tuple[int, str, int, int]] = []
+    for row, (vec, ex) in enumerate(zip(vectors, examples, strict=True)):
+        n = min(len(vec), len(ex.tags or ()))
+        if n == 0:
+            continue
+        zero = np.zeros(vec.shape[1], dtype=vec.dtype)
+        for type_, start, end in bio_spans(list(ex.tags or ())):
+            if end > n:
+                continue
+            span = vec[start:end]
+            before = vec[start - 1] if start > 0 else zero
+            after = vec[end] if end < n else zero
+            rows.append(np.concatenate([span.mean(0), span[0], before, after]))
+            where.append((row, type_, start, end))
+    width = 4 * vectors[0].shape[1] if len(vectors) and vectors[0].ndim == 2 else 0
+    return (np.stack(rows) if rows else np.zeros((0, width))), where
+
+
+def label_noise_mentions(
+    vectors: Sequence[np.ndarray], examples: Sequence[Example], threshold: float, seed: int, folds: int = 5
+) -> list[tuple[int, str, float, str]]:
+    """``(row, suggested type, p(given type), "TYPE 'mention'")`` per flagged entity, from a probe that
+    classifies each mention's type from its words and their neighbours (folds grouped by sentence)."""
+    x, where = mention_features(vectors, examples)
+    types = sorted({t for _, t, _, _ in where})
+    counts = Counter(t for _, t, _, _ in where)
+    sentences = len({r for r, _, _, _ in where})
+    if len(types) < 2 or min(counts.values()) < 2 or sentences < folds:
+        return []
+    index = {t: i for i, t in enumerate(types)}
+    y = np.array([index[t] for _, t, _, _ in where])
+    groups = np.array([r for r, _, _, _ in where])
+    probs = _oof_probabilities(x, y, groups, folds, seed)
+    flags = []
+    for i, j, p in confident_flags(probs, y, threshold):
+        row, type_, start, end = where[i]
+        ex = examples[row]
+        mention = ex.sep.join((ex.tokens or ())[start:end])
+        flags.append((row, types[j], p, f"{type_} {mention!r}"))
+    return flags
