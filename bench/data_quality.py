@@ -15,6 +15,9 @@ Scoring per fault type: a finding is a true positive when it involves an injecte
 the copy or its original); findings the same check also makes on the unmodified data are
 "pre-existing" (real problems of the dataset, reported separately, not counted as false positives);
 everything else is a false positive. The unmodified dataset's own findings are reported too.
+For NER the three label-noise probes (``ner_noise_probe``: token, mention, both) are also compared on
+the same gate inputs, counted as the threshold sweep counts (flags on rows flagged in the unmodified
+run at that threshold are pre-existing).
 """
 
 from __future__ import annotations
@@ -299,6 +302,56 @@ def noise_sweep(result, rows: list[Example], clean_found, truth) -> list[dict[st
     return out
 
 
+class ProbeRecorder:
+    """NER: on each gate run, also compute every ``ner_noise_probe`` choice (token, mention, both) on
+    the very rows the gate passes to the label-noise check, so that the three are compared on the
+    same inputs; the gate itself keeps its configured probe."""
+
+    def __init__(self) -> None:
+        import tuneforge.data.quality.model_checks as mc
+
+        self.calls: list[dict[str, Any]] = []
+        self._token, self._mention = mc.label_noise_ner, mc.label_noise_mentions
+        mc.label_noise_ner = self._record
+
+    def _record(self, vectors, examples, threshold, seed, folds=5):
+        token = self._token(vectors, examples, 0.99, seed, folds)  # loose: thresholds applied later
+        mention = self._mention(vectors, examples, 0.99, seed, folds)
+        seen = {(r, d) for r, _, _, d in mention}
+        both = [f for f in token if (f[0], f[3]) in seen]
+        lines = [ex.line for ex in examples]
+        keys = [_key(ex) for ex in examples]
+        self.calls.append(
+            {
+                name: [(lines[r], keys[r], p) for r, _, p, _ in flags]
+                for name, flags in (("token", token), ("mention", mention), ("both", both))
+            }
+        )
+        return [f for f in token if f[2] < threshold]
+
+    def sweep(self, truth) -> dict[str, list[dict[str, Any]]]:
+        """Recall / precision of each probe by noise_threshold, counted as ``noise_sweep`` counts."""
+        clean, corrupted = self.calls[0], self.calls[1]
+        injected = set(truth["flipped labels"])
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name in ("token", "mention", "both"):
+            out[name] = []
+            for t in (0.5, 0.3, 0.1):
+                before = {k for _, k, p in clean[name] if p < t}
+                flagged = {line: k for line, k, p in corrupted[name] if p < t}
+                tp = len(set(flagged) & injected)
+                fp = sum(1 for line, k in flagged.items() if line not in injected and k not in before)
+                out[name].append(
+                    {
+                        "noise_threshold": t,
+                        "flagged": len(flagged),
+                        "recall": round(tp / len(injected), 4) if injected else None,
+                        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+                    }
+                )
+        return out
+
+
 def cache_vectors() -> None:
     """Embed each distinct text once across the two gate runs (the unmodified and the corrupted data)."""
     import tuneforge.data.quality.model_checks as mc
@@ -319,6 +372,7 @@ def cache_vectors() -> None:
 def run(dataset: str, seed: int, data_root: str | None) -> dict[str, Any]:
     task, train, test = load(dataset, require_data(dataset, data_root))
     cache_vectors()
+    recorder = ProbeRecorder() if task == "ner" else None
     spec = resolve_backbone("minilm-l6")
     backbone = BackboneInfo(spec, load_tokenizer(spec), 128)
     train = [replace(ex, source="train", line=k + 1) for k, ex in enumerate(train)]
@@ -326,6 +380,7 @@ def run(dataset: str, seed: int, data_root: str | None) -> dict[str, Any]:
     clean_found = findings_by_check(clean, train)
     corrupted, truth = inject(train, test, task, seed)
     result, seconds = gate(corrupted, test, task, backbone, seed)
+    probes = recorder.sweep(truth) if recorder is not None else None
     return {
         "dataset": dataset,
         "seed": seed,
@@ -337,6 +392,7 @@ def run(dataset: str, seed: int, data_root: str | None) -> dict[str, Any]:
         ),
         "corrupted": {"checks": result.ledger.counts(), "seconds": round(seconds, 1)},
         "label_noise_sweep": noise_sweep(result, corrupted, clean_found, truth),
+        **({"ner_noise_probes": probes} if probes else {}),
     }
 
 
@@ -388,6 +444,12 @@ def report() -> str:
                 for x in sweep
             )
             parts.append(f"Flipped labels, recall / precision by noise_threshold: {cells}.\n")
+        for name, rows_ in (r.get("ner_noise_probes") or {}).items():
+            cells = ", ".join(
+                f"{x['noise_threshold']}: {100 * (x['recall'] or 0):.1f}% / {100 * (x['precision'] or 0):.1f}%"
+                for x in rows_
+            )
+            parts.append(f"`ner_noise_probe: {name}`, recall / precision by noise_threshold: {cells}.\n")
     return "\n".join(parts)
 
 

@@ -56,6 +56,11 @@ class QualityConfig(_Strict):
         "off", description="out-of-fold probe flags likely mislabelled rows (warn: listed, never dropped)"
     )
     noise_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="flag when p(given label) is below")
+    ner_noise_probe: Literal["token", "mention", "both"] = Field(
+        "token",
+        description="NER label noise: per-word probe (token), per-mention probe with context (mention: "
+        "more recall), or entities both flag (both: more precision)",
+    )
 
     @field_validator(
         "normalize",

@@ -403,3 +403,18 @@ def test_embedding_near_duplicates(tiny_backbone):
     assert [f.line for f in checks_of(r, "near_duplicates")] == [2]
     r = run_gate({"train": rows}, "classification", cfg(near_threshold=1.0), backbone=tiny_backbone)
     assert not checks_of(r, "near_duplicates")
+
+
+@pytest.mark.parametrize(("probe", "expected"), [("token", [1, 2]), ("mention", [2, 3]), ("both", [2])])
+def test_ner_noise_probe_choice(tiny_backbone, monkeypatch, probe, expected):
+    import tuneforge.data.quality.model_checks as mc
+
+    rows = [ner(f"Anna{i} went to Paris", "B-PER O O B-LOC", i + 1) for i in range(4)]
+    token = [(1, "LOC", 0.1, "PER 'Anna1'"), (2, "ORG", 0.2, "LOC 'Paris'")]
+    mention = [(2, "ORG", 0.1, "LOC 'Paris'"), (3, "LOC", 0.1, "PER 'Anna3'")]
+    monkeypatch.setattr(mc, "label_noise_ner", lambda *a, **k: token)
+    monkeypatch.setattr(mc, "label_noise_mentions", lambda *a, **k: mention)
+    q = cfg(label_noise="warn", ner_noise_probe=probe, duplicates="off", near_duplicates="off")
+    r = run_gate({"train": rows}, "ner", q, backbone=tiny_backbone)
+    assert [f.line - 1 for f in checks_of(r, "label_noise")] == expected
+    assert all("the probe suggests" in f.message for f in checks_of(r, "label_noise"))
