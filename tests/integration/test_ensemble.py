@@ -59,6 +59,12 @@ def test_voting_shares_the_backbone_and_reloads_identically(fitted, tmp_path):
     assert ens.weights_.sum() == pytest.approx(1.0)
     assert share_plan(members) == [([0, 1], 1)]  # embeddings + layer 0 run once for both
     shared = ens.predict_proba(splits["test"])
+    from tuneforge.models.prefix_cache import base_model
+
+    a, b = (base_model(m.predictor_.model.backbone) for m in members)
+    assert a.embeddings is b.embeddings and a.encoder.layer[0] is b.encoder.layer[0]  # held once
+    assert a.encoder.layer[1] is not b.encoder.layer[1]
+    assert share_plan(members) == [([0, 1], 1)]
     separate = VotingEnsemble(members, weights=ens.weights_.tolist(), share_backbone=False).fit()
     assert np.allclose(shared, separate.predict_proba(splits["test"]), atol=1e-6)
     save_ensemble(ens, tmp_path / "ens")

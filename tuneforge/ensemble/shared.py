@@ -11,7 +11,8 @@ embeddings and the lower k layers):
 
 Members on one backbone are grouped; the group shares the smallest prefix of its members, after
 checking that those weights are indeed equal. Per batch the shared part runs once, then each member
-runs its own upper layers and head. The shared modules are also held once in memory."""
+runs its own upper layers and head. Once checked, the shared modules are tied (held once in memory,
+every member pointing at the first member's), which also makes the next check an identity test."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def _prefix_modules(model: nn.Module, k: int) -> list[nn.Module]:
 
 
 def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    if a is b:  # already tied
+        return True
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[n], sb[n]) for n in sa)
 
@@ -162,6 +165,8 @@ def member_probabilities(
     plans = share_plan(members) if share else [([i], -1) for i in range(len(members))]
     out: list[Any] = [None] * len(members)
     for idx, k in plans:
+        if k >= 0 and len(idx) > 1:  # checked equal: hold them once, and the next check is free
+            tie_prefix([members[i]._require().model for i in idx], k)
         for i, probs in zip(
             idx, group_probabilities([members[i] for i in idx], exs, k, batch_size), strict=True
         ):
