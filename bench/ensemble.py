@@ -2,6 +2,7 @@
 
     python bench/ensemble.py --datasets banking77 sst2 --seeds 1 2 3 --train-subset 3000
     python bench/ensemble.py --report            # markdown tables from the finished cells
+    python bench/ensemble.py --datasets banking77 --seeds 1 --cost idle   # re-time trained members
 
 Members (MiniLM-L6, trained on one seeded subset per (dataset, seed), all sharing the embeddings and
 the lower 5 of 6 layers, so one shared pass serves all four): two ``partial`` runs
@@ -342,10 +343,26 @@ def main() -> None:
     p.add_argument("--cells", nargs="*", default=None, help="only these cells")
     p.add_argument("--work", default=os.environ.get("TUNEFORGE_BENCH_WORK", "/tmp/tuneforge-bench-ensemble"))
     p.add_argument("--report", action="store_true")
+    p.add_argument(
+        "--cost",
+        metavar="TAG",
+        help="only re-measure the shared-backbone inference cost of the trained members of each "
+        "(dataset, seed) into results/ensemble/cost_<dataset>_seed<k>_<TAG>.json",
+    )
+    p.add_argument("--repeats", type=int, default=9, help="--cost: timing repeats (median)")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.report:
         print("\n".join(report(d) for d in args.datasets))
+        return
+    if args.cost:
+        for dataset in args.datasets:
+            for seed in args.seeds:
+                work = Path(args.work) / dataset / f"seed{seed}"
+                members = members_for(args, dataset, seed, MEMBER_METHODS, work)
+                result = cost(members, test_examples(dataset), repeats=args.repeats)
+                write_json(RESULTS / f"cost_{dataset}_seed{seed}_{args.cost}.json", result)
+                print(dataset, seed, json.dumps(result), flush=True)
         return
     run_all(args)
 
