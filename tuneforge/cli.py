@@ -332,6 +332,7 @@ def _export(run: Path, fmt: str, output: Path, **options) -> None:
             f"agreement {q['estimated_agreement']:.4f} ({q['confidence']:.0%} lower bound "
             f"{q['lower_bound']:.4f}; all int8: {q['full_int8_estimate']:.4f}); "
             f"{len(kept)} of {q['quantizable_nodes']} weight nodes kept in fp32"
+            + (f" ({q['fp32_weight_share']:.1%} of the weights; ranked by {q['ranking']})" if kept else "")
             + "".join(f"\n  fp32: {n}" for n in kept)
         )
 

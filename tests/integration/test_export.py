@@ -168,7 +168,7 @@ class _FakeProbe:
 
 
 def test_int8_search_keeps_the_fewest_nodes_and_fails_clearly_when_even_fp32_misses(runs, tmp_path):
-    from tuneforge.export.int8_search import search_int8
+    from tuneforge.export.int8_search import search_int8, weight_sizes
     from tuneforge.export.onnx_model import quantizable_nodes
 
     tuneforge.export_model(runs["classification"], "onnx", tmp_path / "fp32")
@@ -176,8 +176,22 @@ def test_int8_search_keeps_the_fewest_nodes_and_fails_clearly_when_even_fp32_mis
     nodes = sorted(quantizable_nodes(src))
     need = len(nodes) - 3  # three nodes may stay int8: 1 - 0.01 * 3 = 0.97
     result = search_int8(src, tmp_path / "q.onnx", _FakeProbe(nodes), 0.97)
-    assert result.fp32_nodes == nodes[::-1][:need] and result.estimated_agreement == pytest.approx(0.97)
-    assert result.evaluations < 1 + len(nodes) + len(nodes)  # bisection, not one try per count
+    assert len(result.fp32_nodes) == need and result.estimated_agreement == pytest.approx(0.97)
+    sizes = weight_sizes(src)
+    assert result.fp32_weight_share == pytest.approx(
+        sum(sizes[n] for n in result.fp32_nodes) / sum(sizes.values()), abs=1e-4
+    )
+    assert sum(sizes[n] for n in result.fp32_nodes) <= sum(sizes[n] for n in nodes[::-1][:need])
+
+    class Equal(_FakeProbe):  # every node alike: only how many stay int8 matters
+        def score(self, path):
+            s = super().score(path)
+            return s.__class__(s.estimate, s.lower, s.observed, sensitivity=1.0)
+
+    result = search_int8(src, tmp_path / "q2.onnx", Equal(nodes), 0.97)
+    assert result.ranking == "sensitivity per weight"  # the smallest matrices stay in fp32
+    assert sorted(sizes[n] for n in result.fp32_nodes) == sorted(sizes.values())[:need]
+    assert result.evaluations < 1 + len(nodes) + 2 * len(nodes)  # two bisections, not one try per count
     assert (tmp_path / "q.onnx").is_file() and not (tmp_path / "q.onnx.search").exists()
     assert search_int8(src, tmp_path / "all.onnx", _FakeProbe(nodes), 0.5).fp32_nodes == []
 
