@@ -311,14 +311,17 @@ class ProbeRecorder:
         import tuneforge.data.quality.model_checks as mc
 
         self.calls: list[dict[str, Any]] = []
-        self._token, self._mention = mc.label_noise_ner, mc.label_noise_mentions
+        self._token, self._mention, self._both = (
+            mc.label_noise_ner,
+            mc.label_noise_mentions,
+            mc.flagged_by_both,
+        )
         mc.label_noise_ner = self._record
 
     def _record(self, vectors, examples, threshold, seed, folds=5):
         token = self._token(vectors, examples, 0.99, seed, folds)  # loose: thresholds applied later
         mention = self._mention(vectors, examples, 0.99, seed, folds)
-        seen = {(r, d) for r, _, _, d in mention}
-        both = [f for f in token if (f[0], f[3]) in seen]
+        both = self._both(token, mention)
         lines = [ex.line for ex in examples]
         keys = [_key(ex) for ex in examples]
         self.calls.append(

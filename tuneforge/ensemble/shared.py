@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.bio_decode import word_probabilities
 from ..models.inference import autocast, to_device
 from ..models.prefix_cache import base_model, only_layers, supports_prefix_cache
 from ..train.batching import eval_batches
@@ -120,17 +121,6 @@ def _encode(predictor: Any, examples: Sequence[Example]) -> list[dict[str, Any]]
     return predictor.task.encode(bare, predictor.tokenizer, {}, predictor.meta["max_length"])
 
 
-def _word_rows(probs: np.ndarray, word_starts: Sequence[int], labels: Sequence[str]) -> np.ndarray:
-    """Per word: the probabilities on its first sub-token (a word cut off by truncation: certain 'O')."""
-    rows = np.zeros((len(word_starts), probs.shape[-1]), dtype=np.float64)
-    for w, pos in enumerate(word_starts):
-        if 0 <= pos < probs.shape[0]:
-            rows[w] = probs[pos]
-        else:
-            rows[w, list(labels).index("O")] = 1.0
-    return rows
-
-
 def group_probabilities(
     members: Sequence[Any], examples: Sequence[Example], k: int, batch_size: int = 64
 ) -> list[Any]:
@@ -151,7 +141,7 @@ def group_probabilities(
             probs = p.task.probabilities(lg).float().cpu().numpy().astype(np.float64)
             for row, i in enumerate(idx):
                 if ner:
-                    out[j][i] = _word_rows(probs[row], feats[i]["word_starts"], p.labels)
+                    out[j][i] = word_probabilities(probs[row], feats[i]["word_starts"], p.labels)
                 else:
                     out[j][i] = probs[row]
     return out

@@ -36,18 +36,18 @@ def _eager_attention(model: nn.Module) -> Iterator[None]:
     """Trace with the eager attention (the graph pattern the fuser recognises); restored afterwards."""
     hf = _transformer(model)
     before = getattr(getattr(hf, "config", None), "_attn_implementation", None)
-    if hf is None or before in (None, "eager"):
-        yield
-        return
-    try:
-        hf.set_attn_implementation("eager")
-    except (ValueError, AttributeError, NotImplementedError):
-        yield
-        return
+    switched = False
+    if hf is not None and before not in (None, "eager"):
+        try:
+            hf.set_attn_implementation("eager")
+            switched = True
+        except (ValueError, AttributeError, NotImplementedError):
+            pass  # traced as it is; the fuser then fuses less
     try:
         yield
     finally:
-        hf.set_attn_implementation(before)
+        if switched:
+            hf.set_attn_implementation(before)
 
 
 def fusion_plan(model: nn.Module) -> dict[str, Any] | None:

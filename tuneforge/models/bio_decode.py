@@ -22,6 +22,21 @@ from ..data.tags import repair_bio
 DECODINGS = ("viterbi", "lenient", "strict")
 
 
+def word_probabilities(
+    token_probs: np.ndarray, word_starts: Sequence[int], tags: Sequence[str]
+) -> np.ndarray:
+    """Per word, the tag probabilities on its first sub-token (words x tags); a word cut off by
+    truncation (no sub-token) is certainly ``O``."""
+    rows = np.zeros((len(word_starts), len(tags)), dtype=np.float64)
+    outside = list(tags).index("O") if "O" in tags else 0
+    for w, pos in enumerate(word_starts):
+        if 0 <= pos < token_probs.shape[0]:
+            rows[w] = token_probs[pos]
+        else:
+            rows[w, outside] = 1.0
+    return rows
+
+
 def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
     """``allowed[i, j]``: tag j may follow tag i in IOB2."""
     n = len(tags)

@@ -7,13 +7,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..types import Entity, Example, Prediction
-from .bio_decode import DECODINGS, decode_bio
+from .bio_decode import DECODINGS, decode_bio, word_probabilities
 from .heads import TokenHead
 from .tasks import IGNORE, Task, _pad, register_task
 
@@ -116,16 +115,10 @@ class TokenClassificationTask(Task):
         from ..data.tags import bio_spans
 
         tags_of = list(id2label)
-        outside = tags_of.index("O") if "O" in tags_of else 0
         out = []
         for row, f, ex in zip(probs, feats, examples, strict=True):
             row = row.float().numpy() if isinstance(row, torch.Tensor) else row
-            words = np.zeros((len(f["word_starts"]), len(tags_of)), dtype=np.float64)
-            for w, pos in enumerate(f["word_starts"]):
-                if 0 <= pos < row.shape[0]:
-                    words[w] = row[pos]
-                else:  # truncated word: no prediction, certainly outside
-                    words[w, outside] = 1.0
+            words = word_probabilities(row, f["word_starts"], tags_of)
             tags = decode_bio(words, tags_of, self.decoding)
             scores = [float(words[w, tags_of.index(t)]) for w, t in enumerate(tags)]
             offsets = ex.token_offsets()

@@ -108,7 +108,12 @@ def coverage_and_length(gate: Gate, splits: dict[str, list[Example]]) -> dict[st
 
 def label_noise(gate: Gate, train: list[Example]) -> None:
     """Flag training rows whose label an out-of-fold probe on frozen features doubts; never drop them."""
-    from .model_checks import label_noise_classification, label_noise_mentions, label_noise_ner
+    from .model_checks import (
+        flagged_by_both,
+        label_noise_classification,
+        label_noise_mentions,
+        label_noise_ner,
+    )
 
     if gate.task == "multilabel":
         gate.stats["label_noise"] = "not available for multi-label data"
@@ -124,11 +129,7 @@ def label_noise(gate: Gate, train: list[Example]) -> None:
         flags = label_noise_ner(vectors, train, thr, gate.seed) if probe != "mention" else []
         if probe != "token":
             by_mention = label_noise_mentions(vectors, train, thr, gate.seed)
-            if probe == "both":  # the same entity (row and mention) flagged by both probes
-                seen = {(r, detail) for r, _, _, detail in by_mention}
-                flags = [f for f in flags if (f[0], f[3]) in seen]
-            else:
-                flags = by_mention
+            flags = flagged_by_both(flags, by_mention) if probe == "both" else by_mention
     else:
         labels = [str(ex.label) for ex in train]
         flags = [

@@ -233,3 +233,9 @@ def label_noise_mentions(
         mention = ex.sep.join((ex.tokens or ())[start:end])
         flags.append((row, types[j], p, f"{type_} {mention!r}"))
     return flags
+
+
+def flagged_by_both(token: Sequence[tuple], mention: Sequence[tuple]) -> list[tuple]:
+    """The per-word probe's flags on entities (same row and mention) the per-mention probe flags too."""
+    seen = {(row, detail) for row, _, _, detail in mention}
+    return [f for f in token if (f[0], f[3]) in seen]
