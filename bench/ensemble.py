@@ -14,6 +14,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   members with the shared backbone (same 128 test texts, batch 64, ratio of medians of 5 repeats);
 - ``voting-soft``, ``voting-hard``, ``voting-learn`` (weights learnt on the validation split),
   ``stacking-prefit`` (logistic regression on the members' validation probabilities): the same members;
+- ``diverse-*``: the same cells over members that change every layer (full, LoRA, full, Houlsby
+  adapters), and ``diverse-bagging``: 4 full fine-tuning runs on bootstrap samples;
 - ``distill``: a ``partial`` student (same recipe as member 1) trained on the soft-voting ensemble's
   soft labels (T=2, alpha=0.5);
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
@@ -64,7 +66,8 @@ DIVERSE_METHODS = [
     {"name": "adapter", "placement": "houlsby"},
 ]
 MEMBER_SETS = {"": MEMBER_METHODS, "diverse-": DIVERSE_METHODS}
-DIVERSE = [f"diverse-{c}" for c in CHEAP]
+# bagging of full fine-tuning runs: diversity from the data (bootstrap samples) on top of the seeds
+DIVERSE = [f"diverse-{c}" for c in CHEAP] + ["diverse-bagging"]
 
 
 def member_set(cell: str) -> tuple[str, str, list[dict]]:
@@ -133,6 +136,14 @@ def cached_probas(members, test, path: Path) -> list:
     return probas
 
 
+def validation_scores(folder: Path) -> dict[str, float]:
+    """Each member's validation accuracy (what a user can pick a single model by), from its run."""
+    out = {}
+    for run in sorted(folder.glob("m*/run.json")):
+        out[run.parent.name] = json.loads(run.read_text())["metrics"]["validation"]["accuracy"]
+    return out
+
+
 def cost(members, test, repeats: int = 5) -> dict[str, float]:
     from tuneforge.ensemble.shared import member_probabilities, share_plan
 
@@ -189,6 +200,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         result["members"] = {
             m.name: float(np.mean(p.argmax(1) == gold)) for m, p in zip(members, probas, strict=True)
         }
+        result["members_validation"] = validation_scores(work / "members")
         result["disagreement"] = disagreement("classification", probas, ens.labels)
         result["cost"] = cost(members, test)
         result["score"] = max(result["members"].values())
@@ -278,6 +290,13 @@ def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[s
     mean_member = {s: statistics.mean(r["members"].values()) for s, r in members.items()}
     rows = [["best single member", _ms(list(best.values())), "", ""]]
     rows.append(["mean single member", _ms(list(mean_member.values())), "", ""])
+    picked = {  # the member with the best validation score: the single model a user would deploy
+        s: r["members"][max(r["members_validation"], key=r["members_validation"].get)]
+        for s, r in members.items()
+        if r.get("members_validation")
+    }
+    if picked:
+        rows.append(["member picked on validation", _ms(list(picked.values())), "", ""])
     for cell in [f"{prefix}{c}" for c in CHEAP[1:]] + later:
         rs = cells.get(cell, {})
         seeds = [s for s in rs if s in best]
@@ -308,7 +327,7 @@ def report(dataset: str) -> str:
             m["name"] for m in next(iter(cells["diverse-members"].values()))["member_methods"]
         )
         table += f"\n\nDiverse members ({methods}; nothing shared):\n\n" + accuracy_table(
-            cells, "diverse-", []
+            cells, "diverse-", ["diverse-bagging"]
         )
     costs = [r["cost"] for r in members.values()]
     cost_rows = [

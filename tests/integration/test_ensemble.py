@@ -128,6 +128,25 @@ def test_ner_voting_and_distillation(demo_data, tmp_path):
             for prev, tag in zip(["O", *p.tags], p.tags, strict=False):
                 assert not tag.startswith("I-") or prev[2:] == tag[2:]
         assert "f1" in ens.evaluate(test).metrics
+    # stacking per word: k-fold over sentences and prefit, decoded to valid IOB2, reloaded identically
+    kfold = StackingEnsemble([Member(_recipe(demo_data, "ner", tmp_path / "k"), name="k")], cv=2)
+    kfold.fit(out=str(tmp_path / "kstack"))
+    assert len(kfold.folds_) == 2 and kfold.meta_ is not None
+    prefit = StackingEnsemble(members, cv="prefit").fit(training_examples(members[0].recipe)["validation"])
+    for ens in (kfold, prefit):
+        probs = ens.predict_proba(test)
+        assert [len(p) for p in probs] == [len(e.tokens) for e in test]
+        assert all(np.allclose(p.sum(1), 1.0) for p in probs)
+        for p in ens.predict(test):
+            for prev, tag in zip(["O", *p.tags], p.tags, strict=False):
+                assert not tag.startswith("I-") or prev[2:] == tag[2:]
+    save_ensemble(prefit, tmp_path / "nstack")
+    again = load_ensemble(tmp_path / "nstack")
+    assert all(
+        np.allclose(a, b, rtol=0, atol=1e-12)
+        for a, b in zip(again.predict_proba(test), prefit.predict_proba(test), strict=True)
+    )
+    assert [p.tags for p in again.predict(test)] == [p.tags for p in prefit.predict(test)]
     student = Member(_recipe(demo_data, "ner", tmp_path / "st", seed=3), name="student")
     distill(VotingEnsemble(members).fit(), student, temperature=2.0, alpha=0.5, output=str(tmp_path / "st"))
     assert student.fitted

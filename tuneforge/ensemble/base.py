@@ -15,7 +15,7 @@ from ..errors import ConfigError, RunError
 from ..models.bio_decode import viterbi_bio
 from ..types import EvalResult, Example, Prediction
 from .member import Member
-from .ner import align_tags, span_vote, tags_to_prediction
+from .ner import align_tags, ner_tag_order, span_vote, tags_to_prediction
 
 Probas = list[Any]  # per member: (n, classes) array, or for NER one (words, tags) array per example
 
@@ -65,7 +65,7 @@ class Ensemble:
     @property
     def labels(self) -> list[str]:
         if self.task == "ner":
-            return sorted({t for m in self.members for t in m.labels}, key=lambda t: (t != "O", t[2:], t[:1]))
+            return ner_tag_order(t for m in self.members for t in m.labels)
         return list(self.members[0].labels)
 
     @property

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -58,6 +58,11 @@ def tags_to_prediction(
             )
         )
     return Prediction(tags=list(tags), entities=ents)
+
+
+def ner_tag_order(tags: Iterable[str]) -> list[str]:
+    """The ensemble's tag order: ``O`` first, then per entity type ``B-`` before ``I-``."""
+    return sorted(set(tags), key=lambda t: (t != "O", t[2:], t[:1]))
 
 
 def align_tags(probs: np.ndarray, member_tags: Sequence[str], tags: Sequence[str]) -> np.ndarray:

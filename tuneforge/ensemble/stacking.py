@@ -9,7 +9,11 @@
   trains on their probabilities for a held-out split (``fit(validation)``, usually the validation data).
 
 Multi-label tasks get one binary meta-learner per label (``PerLabel``), each on all the members'
-probabilities; k-fold stacking then stratifies by label set."""
+probabilities; k-fold stacking then stratifies by label set.
+
+NER stacks per word: the meta-learner reads every member's tag probabilities for a word and gives the
+word's tag probabilities, which are then decoded to a valid IOB2 sequence (Viterbi), as soft voting
+is. Folds are whole sentences, stratified by the entity types a sentence contains."""
 
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ from ..errors import ConfigError
 from ..models.tasks import get_task
 from ..types import Example
 from .base import Ensemble, Probas
-from .member import Member, gold_indices, label_matrix, training_examples
+from .member import Member, training_examples
+from .ner import align_tags, ner_tag_order
+from .voting import flat_rows
 
 
 def default_meta() -> Any:
@@ -106,14 +112,11 @@ class StackingEnsemble(Ensemble):
             x, examples = self._out_of_fold(out)
             self._fit_members(out)
             self._check_members()
-        if self.task == "ner":
-            raise ConfigError("stacking is for classification; for ner use voting or bagging")
-        gold = (
-            label_matrix(examples, self.labels)
-            if self.task == "multilabel"
-            else gold_indices(examples, self.labels)
-        )
-        self.meta_ = self._new_meta().fit(np.hstack(x), gold)
+            if self.task == "ner":  # the fold models' tag order -> the fitted members' tag order
+                order = ner_tag_order({t for e in examples for t in e.tags or ()})
+                x = [[align_tags(p, order, self.labels) for p in member] for member in x]
+        rows, gold = flat_rows(self.task, x, examples, self.labels)
+        self.meta_ = self._new_meta().fit(np.hstack(rows), gold)
         self.weights_ = np.ones(len(self.members))
         return self
 
@@ -122,15 +125,19 @@ class StackingEnsemble(Ensemble):
         if any(r is None for r in recipes) or any(r.get("data") != recipes[0].get("data") for r in recipes):
             raise ConfigError("k-fold stacking needs members trained from recipes on the same data section")
         task = recipes[0].get("task", "classification")
-        if task == "ner":
-            raise ConfigError("stacking is for classification; for ner use voting or bagging")
         train = training_examples(recipes[0])["train"]
-        labels = get_task(task).label_list(train)
+        ner = task == "ner"
+        labels = (
+            ner_tag_order({t for e in train for t in e.tags or ()})
+            if ner
+            else get_task(task).label_list(train)
+        )
         seed = int(recipes[0].get("train", {}).get("seed", 42))
-        strata = [str(sorted(e.label) if isinstance(e.label, tuple | list) else e.label) for e in train]
-        folds = stratified_folds(strata, self.cv, seed)  # multi-label: by label set
+        folds = stratified_folds([_stratum(e, ner) for e in train], self.cv, seed)
         self.folds_ = [f.tolist() for f in folds]
-        oof = [np.zeros((len(train), len(labels))) for _ in self.members]
+        oof: list[Any] = [
+            [None] * len(train) if ner else np.zeros((len(train), len(labels))) for _ in self.members
+        ]
         for mi, member in enumerate(self.members):
             for j, fold in enumerate(folds):
                 weights = np.ones(len(train))
@@ -138,13 +145,28 @@ class StackingEnsemble(Ensemble):
                 fm = member.clone(name=f"{member.name}-fold{j + 1}")
                 fm.fit(weights, output=None if out is None else f"{out}/folds/{fm.name}")
                 probs = fm.predict_proba([train[i] for i in fold])
-                oof[mi][fold] = _reindex(probs, fm.labels, labels)
+                if ner:
+                    for i, p in zip(fold, probs, strict=True):
+                        oof[mi][i] = align_tags(p, fm.labels, labels)
+                else:
+                    oof[mi][fold] = _reindex(probs, fm.labels, labels)
         return oof, train
 
-    def combine(self, probas: Probas) -> np.ndarray:
+    def combine(self, probas: Probas) -> Any:
         if self.meta_ is None:
             self._weights()
-        p = self.meta_.predict_proba(np.hstack(probas))
+        if self.task == "ner":  # one row per word; split back into one (words, tags) array per example
+            lengths = [len(p) for p in probas[0]]
+            flat = [np.concatenate(m) if m else np.zeros((0, len(self.labels))) for m in probas]
+            words = self.combine_rows(np.hstack(flat))
+            return np.split(words, np.cumsum(lengths)[:-1]) if lengths else []
+        return self.combine_rows(np.hstack(probas))
+
+    def combine_rows(self, x: np.ndarray) -> np.ndarray:
+        """The meta-learner's probabilities, in ``labels`` order, for rows of stacked member outputs."""
+        if len(x) == 0:
+            return np.zeros((0, len(self.labels)))
+        p = self.meta_.predict_proba(x)
         if isinstance(self.meta_, PerLabel):
             return p
         full = np.zeros((p.shape[0], len(self.labels)))
@@ -157,6 +179,14 @@ class StackingEnsemble(Ensemble):
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         self.cv, self.folds_ = state.get("cv", "prefit"), state.get("folds", [])
+
+
+def _stratum(example: Example, ner: bool) -> str:
+    """What k-fold stacking stratifies by: the label (multi-label: the label set; NER: the set of
+    entity types in the sentence)."""
+    if ner:
+        return str(sorted({t[2:] for t in example.tags or () if t != "O"}))
+    return str(sorted(example.label) if isinstance(example.label, tuple | list) else example.label)
 
 
 def _reindex(probs: np.ndarray, have: Sequence[str], want: Sequence[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunError
 from ..types import Example
 from .base import Ensemble, Probas
 from .member import Member, gold_indices, label_matrix
@@ -50,6 +50,9 @@ def flat_rows(
     if task != "ner":
         return list(probas), gold_indices(examples, labels)
     index = {t: i for i, t in enumerate(labels)}
+    missing = sorted({t for e in examples for t in e.tags or () if t not in index})
+    if missing:
+        raise RunError(f"tags {missing[:5]} are not among the ensemble's tags {list(labels)[:10]}")
     gold = np.array([index[t] for e in examples for t in (e.tags or ())], dtype=np.int64)
     return [np.concatenate(p) if p else np.zeros((0, len(labels))) for p in probas], gold
 

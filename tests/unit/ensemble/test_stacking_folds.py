@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.conftest import tiny_recipe
 from tuneforge.ensemble.member import Member
@@ -34,16 +35,23 @@ class SpyMember(Member):
     def predict_proba(self, examples, batch_size=64):
         self.log.append(("predict", self.name, [e.text for e in examples]))
         rng = np.random.default_rng(len(examples))
+        if self.task == "ner":  # one (words, tags) array per sentence
+            return [rng.dirichlet(np.ones(len(self._labels)), size=len(e.tokens)) for e in examples]
         return rng.dirichlet(np.ones(len(self._labels)), size=len(examples))
 
 
-def test_out_of_fold_predictions_only(demo_data, tmp_path):
+@pytest.mark.parametrize("task", ["classification", "ner"])
+def test_out_of_fold_predictions_only(demo_data, tmp_path, task):
     from tuneforge.ensemble.member import training_examples
+    from tuneforge.ensemble.ner import ner_tag_order
 
-    recipe = tiny_recipe(demo_data, "classification", tmp_path / "run")
+    recipe = tiny_recipe(demo_data, task, tmp_path / "run")
     train = training_examples(recipe)["train"]
-    labels = sorted({e.label for e in train})
-    SpyMember._labels = labels
+    if task == "ner":
+        labels = ner_tag_order({t for e in train for t in e.tags})
+    else:
+        labels = sorted({e.label for e in train})
+    SpyMember._labels, SpyMember.task = labels, task
     members = [SpyMember(recipe, name="a"), SpyMember(recipe, name="b")]
     log = members[0].log
     members[1].log = log
