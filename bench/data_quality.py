@@ -2,6 +2,7 @@
 
     python bench/data_quality.py --dataset banking77
     python bench/data_quality.py --dataset conll2003
+    python bench/data_quality.py --dataset conll2003 --seed 2   # other injected faults: *_seed2.json
     python bench/data_quality.py --report          # tables from bench/results/data_quality/*.json
 
 Faults injected into the training split (seeded): 5% exact duplicates and 5% near duplicates (one
@@ -467,7 +468,8 @@ def main() -> None:
         print(report())
         return
     result = run(args.dataset, args.seed, args.data_root)
-    write_json(RESULTS / f"{args.dataset}.json", result)
+    suffix = "" if args.seed == 1 else f"_seed{args.seed}"
+    write_json(RESULTS / f"{args.dataset}{suffix}.json", result)
     print(json.dumps(result["faults"], indent=1))
 
 

@@ -57,9 +57,9 @@ class QualityConfig(_Strict):
     )
     noise_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="flag when p(given label) is below")
     ner_noise_probe: Literal["token", "mention", "both"] = Field(
-        "token",
-        description="NER label noise: per-word probe (token), per-mention probe with context (mention: "
-        "more recall), or entities both flag (both: more precision)",
+        "mention",
+        description="NER label noise: per-mention probe with neighbouring words (mention), per-word probe "
+        "(token), or entities both flag (both: more precision, less recall)",
     )
 
     @field_validator(
