@@ -317,7 +317,11 @@ class ProbeRecorder:
             mc.label_noise_mentions,
             mc.flagged_by_both,
         )
-        mc.label_noise_ner = self._record
+        # the gate's default probe calls this function; the recorder stands in for it
+        self._default = (
+            "label_noise_ner" if QualityConfig().ner_noise_probe == "token" else "label_noise_mentions"
+        )
+        setattr(mc, self._default, self._record)
 
     def _record(self, vectors, examples, threshold, seed, folds=5):
         token = self._token(vectors, examples, 0.99, seed, folds)  # loose: thresholds applied later
@@ -331,7 +335,8 @@ class ProbeRecorder:
                 for name, flags in (("token", token), ("mention", mention), ("both", both))
             }
         )
-        return [f for f in token if f[2] < threshold]
+        own = token if self._default == "label_noise_ner" else mention
+        return [f for f in own if f[2] < threshold]
 
     def sweep(self, truth) -> dict[str, list[dict[str, Any]]]:
         """Recall / precision of each probe by noise_threshold, counted as ``noise_sweep`` counts."""
