@@ -297,22 +297,32 @@ def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[s
     }
     if picked:
         rows.append(["member picked on validation", _ms(list(picked.values())), "", ""])
+    for r in rows:  # the single-model rows have no comparison columns
+        r.insert(3, "")
     for cell in [f"{prefix}{c}" for c in CHEAP[1:]] + later:
         rs = cells.get(cell, {})
         seeds = [s for s in rs if s in best]
         if not seeds:
             continue
         gains = [rs[s]["score"] - best[s] for s in seeds]
+        over_picked = [rs[s]["score"] - picked[s] for s in seeds if s in picked]
         dis = [rs[s]["disagreement"]["any"] for s in seeds if "disagreement" in rs[s]]
         rows.append(
             [
                 cell,
                 _ms([rs[s]["score"] for s in seeds]),
                 f"{100 * statistics.mean(gains):+.2f}",
+                f"{100 * statistics.mean(over_picked):+.2f}" if over_picked else "",
                 f"{100 * statistics.mean(dis):.1f}" if dis else "",
             ]
         )
-    head = ["model", "test accuracy % (mean ± sd)", "vs best member (points)", "members disagree %"]
+    head = [
+        "model",
+        "test accuracy % (mean ± sd)",
+        "vs best member (points)",
+        "vs member picked on validation",
+        "members disagree %",
+    ]
     return markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
 
 
