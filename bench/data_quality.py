@@ -3,6 +3,7 @@
     python bench/data_quality.py --dataset banking77
     python bench/data_quality.py --dataset conll2003
     python bench/data_quality.py --dataset conll2003 --seed 2   # other injected faults: *_seed2.json
+    python bench/data_quality.py --dataset conll2003 --mention-c 4 1 0.25 0.05   # the probe's C
     python bench/data_quality.py --report          # tables from bench/results/data_quality/*.json
 
 Faults injected into the training split (seeded): 5% exact duplicates and 5% near duplicates (one
@@ -308,9 +309,10 @@ class ProbeRecorder:
     the very rows the gate passes to the label-noise check, so that the three are compared on the
     same inputs; the gate itself keeps its configured probe."""
 
-    def __init__(self) -> None:
+    def __init__(self, mention_cs: tuple[float, ...] = ()) -> None:
         import tuneforge.data.quality.model_checks as mc
 
+        self.mc, self.mention_cs = mc, mention_cs
         self.calls: list[dict[str, Any]] = []
         self._token, self._mention, self._both = (
             mc.label_noise_ner,
@@ -327,14 +329,17 @@ class ProbeRecorder:
         token = self._token(vectors, examples, 0.99, seed, folds)  # loose: thresholds applied later
         mention = self._mention(vectors, examples, 0.99, seed, folds)
         both = self._both(token, mention)
+        probes = [("token", token), ("mention", mention), ("both", both)]
+        default_c = self.mc.MENTION_PROBE_C
+        for c in self.mention_cs:  # the mention probe refitted at other regularisations, same inputs
+            self.mc.MENTION_PROBE_C = c
+            try:
+                probes.append((f"mention C={c:g}", self._mention(vectors, examples, 0.99, seed, folds)))
+            finally:
+                self.mc.MENTION_PROBE_C = default_c
         lines = [ex.line for ex in examples]
         keys = [_key(ex) for ex in examples]
-        self.calls.append(
-            {
-                name: [(lines[r], keys[r], p) for r, _, p, _ in flags]
-                for name, flags in (("token", token), ("mention", mention), ("both", both))
-            }
-        )
+        self.calls.append({name: [(lines[r], keys[r], p) for r, _, p, _ in flags] for name, flags in probes})
         own = token if self._default == "label_noise_ner" else mention
         return [f for f in own if f[2] < threshold]
 
@@ -343,7 +348,7 @@ class ProbeRecorder:
         clean, corrupted = self.calls[0], self.calls[1]
         injected = set(truth["flipped labels"])
         out: dict[str, list[dict[str, Any]]] = {}
-        for name in ("token", "mention", "both"):
+        for name in clean:
             out[name] = []
             for t in (0.5, 0.3, 0.1):
                 before = {k for _, k, p in clean[name] if p < t}
@@ -378,10 +383,10 @@ def cache_vectors() -> None:
     mc.example_vectors = cached
 
 
-def run(dataset: str, seed: int, data_root: str | None) -> dict[str, Any]:
+def run(dataset: str, seed: int, data_root: str | None, mention_cs: tuple[float, ...] = ()) -> dict[str, Any]:
     task, train, test = load(dataset, require_data(dataset, data_root))
     cache_vectors()
-    recorder = ProbeRecorder() if task == "ner" else None
+    recorder = ProbeRecorder(mention_cs) if task == "ner" else None
     spec = resolve_backbone("minilm-l6")
     backbone = BackboneInfo(spec, load_tokenizer(spec), 128)
     train = [replace(ex, source="train", line=k + 1) for k, ex in enumerate(train)]
@@ -468,11 +473,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-root", default=None, help="folder holding banking77/ and conll2003/")
     ap.add_argument("--report", action="store_true")
+    ap.add_argument(
+        "--mention-c",
+        nargs="*",
+        type=float,
+        default=[],
+        help="NER: also refit the mention probe at these regularisations C on the same inputs",
+    )
     args = ap.parse_args()
     if args.report or not args.dataset:
         print(report())
         return
-    result = run(args.dataset, args.seed, args.data_root)
+    result = run(args.dataset, args.seed, args.data_root, tuple(args.mention_c))
     suffix = "" if args.seed == 1 else f"_seed{args.seed}"
     write_json(RESULTS / f"{args.dataset}{suffix}.json", result)
     print(json.dumps(result["faults"], indent=1))
