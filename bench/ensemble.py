@@ -139,8 +139,12 @@ def cached_probas(members, test, path: Path) -> list:
 def validation_scores(folder: Path) -> dict[str, float]:
     """Each member's validation accuracy (what a user can pick a single model by), from its run."""
     out = {}
-    for run in sorted(folder.glob("m*/run.json")):
-        out[run.parent.name] = json.loads(run.read_text())["metrics"]["validation"]["accuracy"]
+    for run in sorted(p for p in folder.glob("m*") if (p / "metrics.jsonl").is_file()):
+        if (run / "run.json").is_file():
+            out[run.name] = json.loads((run / "run.json").read_text())["metrics"]["validation"]["accuracy"]
+        else:  # the best epoch's validation score, which the run kept
+            records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+            out[run.name] = max(r["accuracy"] for r in records if r.get("split") == "validation")
     return out
 
 
