@@ -284,8 +284,9 @@ def _load(dataset: str) -> dict[str, dict[int, dict]]:
 def _ms(values: list[float]) -> str:
     if not values:
         return ""
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * statistics.mean(values):.2f} ± {100 * sd:.2f} (n={len(values)})"
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f} (n=1)"
+    return f"{100 * statistics.mean(values):.2f} ± {100 * statistics.stdev(values):.2f} (n={len(values)})"
 
 
 def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[str]) -> str:
