@@ -312,7 +312,7 @@ class ProbeRecorder:
     def __init__(self, mention_cs: tuple[float, ...] = ()) -> None:
         import tuneforge.data.quality.model_checks as mc
 
-        self.mc, self.mention_cs = mc, mention_cs
+        self.mention_cs = mention_cs
         self.calls: list[dict[str, Any]] = []
         self._token, self._mention, self._both = (
             mc.label_noise_ner,
@@ -330,13 +330,10 @@ class ProbeRecorder:
         mention = self._mention(vectors, examples, 0.99, seed, folds)
         both = self._both(token, mention)
         probes = [("token", token), ("mention", mention), ("both", both)]
-        default_c = self.mc.MENTION_PROBE_C
-        for c in self.mention_cs:  # the mention probe refitted at other regularisations, same inputs
-            self.mc.MENTION_PROBE_C = c
-            try:
-                probes.append((f"mention C={c:g}", self._mention(vectors, examples, 0.99, seed, folds)))
-            finally:
-                self.mc.MENTION_PROBE_C = default_c
+        probes += [  # the mention probe refitted at other regularisations, same inputs
+            (f"mention C={c:g}", self._mention(vectors, examples, 0.99, seed, folds, c=c))
+            for c in self.mention_cs
+        ]
         lines = [ex.line for ex in examples]
         keys = [_key(ex) for ex in examples]
         self.calls.append({name: [(lines[r], keys[r], p) for r, _, p, _ in flags] for name, flags in probes})

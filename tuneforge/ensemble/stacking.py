@@ -109,29 +109,28 @@ class StackingEnsemble(Ensemble):
             self._check_members()
             x, examples = self.member_probas(validation), validation
         else:
-            x, examples = self._out_of_fold(out)
+            x, examples, order = self._out_of_fold(out)
             self._fit_members(out)
             self._check_members()
             if self.task == "ner":  # the fold models' tag order -> the fitted members' tag order
-                order = ner_tag_order({t for e in examples for t in e.tags or ()})
                 x = [[align_tags(p, order, self.labels) for p in member] for member in x]
         rows, gold = flat_rows(self.task, x, examples, self.labels)
         self.meta_ = self._new_meta().fit(np.hstack(rows), gold)
         self.weights_ = np.ones(len(self.members))
         return self
 
-    def _out_of_fold(self, out: str | None) -> tuple[Probas, list[Example]]:
+    def _out_of_fold(self, out: str | None) -> tuple[Probas, list[Example], list[str]]:
+        """Out-of-fold probabilities of every member on the training data, the training examples, and
+        the label (NER: tag) order of the probabilities."""
         recipes = [m.recipe for m in self.members]
         if any(r is None for r in recipes) or any(r.get("data") != recipes[0].get("data") for r in recipes):
             raise ConfigError("k-fold stacking needs members trained from recipes on the same data section")
         task = recipes[0].get("task", "classification")
         train = training_examples(recipes[0])["train"]
         ner = task == "ner"
-        labels = (
-            ner_tag_order({t for e in train for t in e.tags or ()})
-            if ner
-            else get_task(task).label_list(train)
-        )
+        labels = get_task(task).label_list(train)  # what each member trains on
+        if ner:
+            labels = ner_tag_order(labels)
         seed = int(recipes[0].get("train", {}).get("seed", 42))
         folds = stratified_folds([_stratum(e, ner) for e in train], self.cv, seed)
         self.folds_ = [f.tolist() for f in folds]
@@ -150,7 +149,7 @@ class StackingEnsemble(Ensemble):
                         oof[mi][i] = align_tags(p, fm.labels, labels)
                 else:
                     oof[mi][fold] = _reindex(probs, fm.labels, labels)
-        return oof, train
+        return oof, train, labels
 
     def combine(self, probas: Probas) -> Any:
         if self.meta_ is None:

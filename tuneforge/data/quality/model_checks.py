@@ -224,7 +224,12 @@ MENTION_PROBE_C = 0.05
 
 
 def label_noise_mentions(
-    vectors: Sequence[np.ndarray], examples: Sequence[Example], threshold: float, seed: int, folds: int = 5
+    vectors: Sequence[np.ndarray],
+    examples: Sequence[Example],
+    threshold: float,
+    seed: int,
+    folds: int = 5,
+    c: float = MENTION_PROBE_C,
 ) -> list[tuple[int, str, float, str]]:
     """``(row, suggested type, p(given type), "TYPE 'mention'")`` per flagged entity, from a probe that
     classifies each mention's type from its words and their neighbours (folds grouped by sentence)."""
@@ -237,7 +242,7 @@ def label_noise_mentions(
     index = {t: i for i, t in enumerate(types)}
     y = np.array([index[t] for _, t, _, _ in where])
     groups = np.array([r for r, _, _, _ in where])
-    probs = _oof_probabilities(x, y, groups, folds, seed, c=MENTION_PROBE_C)
+    probs = _oof_probabilities(x, y, groups, folds, seed, c=c)
     flags = []
     for i, j, p in confident_flags(probs, y, threshold):
         row, type_, start, end = where[i]
