@@ -343,6 +343,12 @@ class SelectConfig(_Strict):
     eta: int = Field(2, ge=2, description="successive halving keeps the best 1/eta after each round")
     min_seconds: float = Field(20.0, gt=0, description="least training time worth giving one candidate")
     stage1_examples: int = Field(4000, ge=10, description="training examples encoded for stage 1")
+    min_validation: int = Field(
+        500,
+        ge=0,
+        description="candidates are scored on at least this many validation examples: a smaller validation "
+        "split is grown with training examples (at most a quarter of them) for the selection only; 0: as is",
+    )
     output: str | None = Field(None, description="selection folder; default: <output>-select")
 
     @field_validator("methods", mode="before")

@@ -61,8 +61,13 @@ def test_select_ranks_every_candidate_and_writes_its_report(selected):
             if (root / "sel" / "runs" / t["run"].split("/")[-1] / "model").is_dir()
         ]
         assert kept == [row["trials"][-1]["run"]]
-    # every candidate trained on the same validation examples, written once
-    assert (root / "sel" / "data" / "validation.jsonl").is_file()
+    # every candidate trained on the same validation examples, written once; the demo's small
+    # validation split was grown with training examples, which then left the training split
+    val = (root / "sel" / "data" / "validation.jsonl").read_text().splitlines()
+    train = (root / "sel" / "data" / "train.jsonl").read_text().splitlines()
+    assert len(val) == data["validation_examples"] and len(train) == data["train_examples"]
+    assert data["validation_moved_from_train"] > 0 and not set(val) & set(train)
+    assert "held out of the training split for the selection" in md
 
 
 def test_run_with_selection_trains_the_pick(selected):

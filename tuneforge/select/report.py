@@ -36,13 +36,19 @@ def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_markdown(data: dict[str, Any]) -> str:
     rows = _ranked(data["candidates"])
     estimators = list(rows[0]["estimates"]) if rows else []
+    n_moved = data.get("validation_moved_from_train", 0)
+    moved = (
+        f" ({n_moved} of the validation examples held out of the training split for the selection)"
+        if n_moved
+        else ""
+    )
     lines = [
         "# Model selection",
         "",
         f"**Pick: {data['pick']}** ({data['why']}).",
         "",
         f"Task {data['task']}; {data['train_examples']} training and {data['validation_examples']} validation "
-        f"examples; scores are validation {data['metric']}. Budget {data['budget_seconds']:.0f}s, used "
+        f"examples{moved}; scores are validation {data['metric']}. Budget {data['budget_seconds']:.0f}s, used "
         f"{data['seconds']:.0f}s (stage 1: {data['stage1_seconds']:.0f}s). Stage 2 ordered candidates by the "
         f"stage-1 `{data['estimator']}` estimate and kept the best 1/{data['eta']} after each round.",
         "",

@@ -30,6 +30,7 @@ from ..rundir import RunDir
 from .candidates import Candidate, build_candidates, parse_duration
 from .estimates import BackboneFeatures, encode_backbone, estimate
 from .halving import HalvingResult, successive_halving
+from .holdout import grow_validation
 from .report import pareto_front, render_markdown
 from .trial import tidy_trial
 
@@ -72,19 +73,33 @@ def _config(recipe: Recipe, budget, backbones, methods) -> SelectConfig:
     return SelectConfig.model_validate(cfg.model_dump() | update) if update else cfg
 
 
-def _write_data(recipe: Recipe, folder: Path, say) -> tuple[dict[str, list], dict[str, str]]:
-    """The recipe's data stage once; its train and validation splits written for every candidate."""
+def _write_data(
+    recipe: Recipe, cfg: SelectConfig, folder: Path, say
+) -> tuple[dict[str, list], dict[str, str], int]:
+    """The recipe's data stage once; its train and validation splits (the validation grown to
+    ``cfg.min_validation`` examples when it is smaller) written for every candidate."""
     spec = resolve_backbone(recipe.backbone)
     tokenizer = load_tokenizer(spec)
     info = BackboneInfo(spec, tokenizer, min(recipe.model.max_length, spec.max_length))
     folder.mkdir(parents=True, exist_ok=True)
-    splits = prepare_data(recipe, RunDir(folder), info, say).splits
+    stage = prepare_data(recipe, RunDir(folder), info, say)
+    splits = dict(stage.splits)
+    before = len(splits["validation"])
+    splits["train"], splits["validation"], moved = grow_validation(
+        splits["train"], splits["validation"], minimum=cfg.min_validation,
+        augmented=stage.augmented, seed=recipe.train.seed,
+    )  # fmt: skip
+    if moved:
+        say(
+            f"selection validation: {before} examples are few to tell candidates apart; {moved} training "
+            f"examples moved to it ({len(splits['validation'])} validation, {len(splits['train'])} train)"
+        )
     ext = "conll" if recipe.task == "ner" else "jsonl"
     files = {
         name: str(write_examples(folder / f"{name}.{ext}", splits[name], recipe.task))
         for name in ("train", "validation")
     }
-    return splits, files
+    return splits, files, moved
 
 
 def _candidate_recipe(
@@ -291,7 +306,7 @@ def select(
     task = get_task(recipe.task)
     folder = Path(out or cfg.output or f"{recipe.output}-select")
     started = time.monotonic()
-    splits, files = _write_data(recipe, folder / "data", say)
+    splits, files, moved = _write_data(recipe, cfg, folder / "data", say)
     labels = task.label_list(splits["train"])
     task.check_labels(splits["validation"], labels)
     metric = task.primary_metric
@@ -334,6 +349,7 @@ def select(
         folder, cands[pick_idx].name, rows, budget_s, seconds, stage1_s, best_path,
         info={"metric": metric, "estimator": key, "why": why, "eta": cfg.eta, "task": recipe.task,
               "train_examples": len(splits["train"]), "validation_examples": len(splits["validation"]),
+              "validation_moved_from_train": moved,
               "stopped_for_budget": bool(race and race.stopped_for_budget)},
     )  # fmt: skip
     atomic_write_json(folder / "selection.json", selection.to_json())
