@@ -16,6 +16,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   ``stacking-prefit`` (logistic regression on the members' validation probabilities): the same members;
 - ``diverse-*``: the same cells over members that change every layer (full, LoRA, full, Houlsby
   adapters), and ``diverse-bagging``: 4 full fine-tuning runs on bootstrap samples;
+- ``seeds-*``: the same cells over four full fine-tuning runs that differ only in their seed (a deep
+  ensemble; members 1 and 3 are the diverse set's full runs, same recipe and seed, copied not retrained);
 - ``distill``: a ``partial`` student (same recipe as member 1) trained on the soft-voting ensemble's
   soft labels (T=2, alpha=0.5);
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import pickle
+import shutil
 import statistics
 import sys
 import time
@@ -65,14 +68,19 @@ DIVERSE_METHODS = [
     {"name": "full"},
     {"name": "adapter", "placement": "houlsby"},
 ]
-MEMBER_SETS = {"": MEMBER_METHODS, "diverse-": DIVERSE_METHODS}
+# a deep ensemble: four full fine-tuning runs that differ only in their seed (the order of the
+# batches, the dropout masks)
+SEED_METHODS = [{"name": "full"}] * 4
+MEMBER_SETS = {"": MEMBER_METHODS, "diverse-": DIVERSE_METHODS, "seeds-": SEED_METHODS}
 # bagging of full fine-tuning runs: diversity from the data (bootstrap samples) on top of the seeds
-DIVERSE = [f"diverse-{c}" for c in CHEAP] + ["diverse-bagging"]
+DIVERSE = [f"diverse-{c}" for c in CHEAP] + ["diverse-bagging"] + [f"seeds-{c}" for c in CHEAP]
+# a member of one set that is the very run of another set's member (same method, same seed)
+SAME_RUNS = {"seeds": "diverse"}
 
 
 def member_set(cell: str) -> tuple[str, str, list[dict]]:
     """``(prefix, inner cell, member methods)`` of a cell name such as ``diverse-voting-soft``."""
-    prefix = "diverse-" if cell.startswith("diverse-") else ""
+    prefix = next((p for p in MEMBER_SETS if p and cell.startswith(p)), "")
     return prefix, cell[len(prefix) :], MEMBER_SETS[prefix]
 
 
@@ -117,11 +125,19 @@ def fitted(member, out: Path):
 def members_for(args, dataset: str, seed: int, methods: list[dict], work: Path) -> list:
     from tuneforge.ensemble import Member
 
+    other = SAME_RUNS.get(work.name)
+    other_methods = MEMBER_SETS.get(f"{other}-", []) if other else []
     work = work / "members"
     out = []
     for i, method in enumerate(methods):
-        m = Member(base_recipe(args, dataset, method, seed * 100 + i, work / f"m{i + 1}"), name=f"m{i + 1}")
-        out.append(fitted(m, work / f"m{i + 1}"))
+        run = work / f"m{i + 1}"
+        twin = work.parent.parent / str(other) / "members" / f"m{i + 1}"
+        same = i < len(other_methods) and other_methods[i] == method
+        if same and not run.exists() and (twin / "model" / "tuneforge.json").is_file():
+            shutil.copytree(twin, run)  # the same recipe and seed: that run, not a second one
+            print(f"   {run}: the same run as {twin}", flush=True)
+        m = Member(base_recipe(args, dataset, method, seed * 100 + i, run), name=f"m{i + 1}")
+        out.append(fitted(m, run))
     return out
 
 
@@ -343,6 +359,10 @@ def report(dataset: str) -> str:
         )
         table += f"\n\nDiverse members ({methods}; nothing shared):\n\n" + accuracy_table(
             cells, "diverse-", ["diverse-bagging"]
+        )
+    if cells.get("seeds-members"):
+        table += "\n\nFour full fine-tuning runs, seeds only (a deep ensemble):\n\n" + accuracy_table(
+            cells, "seeds-", []
         )
     costs = [r["cost"] for r in members.values()]
     cost_rows = [

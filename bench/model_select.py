@@ -2,6 +2,7 @@
 
     python bench/model_select.py --dataset banking77 --train-subset 3000
     python bench/model_select.py --dataset sst2 --train-subset 3000
+    python bench/model_select.py --dataset banking77 --train-subset 3000 --select-seed 2   # select again
 
 1. **Exhaustive**: every (backbone x method) candidate is fine-tuned fully with the default recipe
    (early stopping on validation, at most ``--epochs`` epochs) on the same data; its validation and
@@ -115,6 +116,13 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=6, help="upper bound of the exhaustive runs")
     p.add_argument("--budget-share", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--select-seed",
+        type=int,
+        default=None,
+        help="seed of the selection only (its validation split, its runs); the training subset and the "
+        "exhaustive runs stay those of --seed; writes result_select_seedN.json",
+    )
     p.add_argument("--exhaustive-only", action="store_true", help="only the ground-truth runs (resumable)")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "select")
     args = p.parse_args()
@@ -128,14 +136,20 @@ def main() -> int:
     from tuneforge.select.selection import select
 
     budget = args.budget_share * exhaustive_s
-    recipe = recipe_from_dict(base_recipe(args, folder / "runs" / "select-base"))
+    base = base_recipe(args, folder / "runs" / "select-base")
+    select_seed = args.seed if args.select_seed is None else args.select_seed
+    if select_seed != args.seed:  # the same training subset; the selection's own split and seeds
+        base["data"]["subset_seed"] = args.seed
+        base["train"]["seed"] = select_seed
+    recipe = recipe_from_dict(base)
+    tag = "" if select_seed == args.seed else f"_select_seed{select_seed}"
     t0 = time.perf_counter()
     sel = select(
         recipe,
         budget=budget,
         backbones=args.backbones,
         methods=args.methods,
-        out=folder / "selection",
+        out=folder / f"selection{tag}",
         say=lambda m: print(m, flush=True),
     )
     select_s = time.perf_counter() - t0
@@ -145,6 +159,7 @@ def main() -> int:
     result = {
         "dataset": args.dataset,
         "train_subset": args.train_subset,
+        "select_seed": select_seed,
         "candidates": rows,
         "exhaustive_seconds": round(exhaustive_s, 1),
         "budget_seconds": round(budget, 1),
@@ -159,7 +174,7 @@ def main() -> int:
         "correlations_validation": correlations({r["name"]: r["validation"] for r in rows}, estimates),
         "selection": sel.to_json(),
     }
-    write_json(folder / "result.json", result)
+    write_json(folder / f"result{tag}.json", result)
     table = [
         {**r, **{f"stage1 {k}": v for k, v in estimates[r["name"]].items()}, "pick": r["name"] == sel.pick}
         for r in rows
