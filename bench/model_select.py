@@ -117,6 +117,13 @@ def main() -> int:
     p.add_argument("--budget-share", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
+        "--min-validation",
+        type=int,
+        default=None,
+        help="select.min_validation of the selection (default: the recipe default); 0 scores on the "
+        "recipe's own validation split; writes result..._min_validationN.json",
+    )
+    p.add_argument(
         "--select-seed",
         type=int,
         default=None,
@@ -141,8 +148,11 @@ def main() -> int:
     if select_seed != args.seed:  # the same training subset; the selection's own split and seeds
         base["data"]["subset_seed"] = args.seed
         base["train"]["seed"] = select_seed
-    recipe = recipe_from_dict(base)
     tag = "" if select_seed == args.seed else f"_select_seed{select_seed}"
+    if args.min_validation is not None:
+        base["select"] = {"min_validation": args.min_validation}
+        tag += f"_min_validation{args.min_validation}"
+    recipe = recipe_from_dict(base)
     t0 = time.perf_counter()
     sel = select(
         recipe,
