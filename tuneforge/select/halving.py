@@ -60,8 +60,9 @@ def successive_halving(
     cost: Callable[[int], float] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> HalvingResult:
-    """Race the candidates in ``order`` (best prior estimate first; it breaks ties and decides who is
-    dropped when the budget cannot feed everyone) within ``budget`` seconds.
+    """Race the candidates in ``order`` (best prior estimate first; it decides who is dropped when the
+    budget cannot feed everyone) within ``budget`` seconds. Equal scores are ranked by the
+    ``"tiebreak"`` value in ``train``'s details (higher is better), then by ``order``.
 
     ``cost(candidate)``: its seconds per unit of training (e.g. per epoch). A round's time is then
     split in proportion to cost, so that every candidate of the round gets the same amount of
@@ -85,6 +86,7 @@ def successive_halving(
         if fits < len(alive):
             alive, stopped = alive[:fits], True
         scores: dict[int, float] = {}
+        tiebreaks: dict[int, float] = {}
         round_end = clock() + round_budget
         for i, cand in enumerate(alive):
             weights = [cost(c) for c in alive[i:]] if cost is not None else [1.0] * (len(alive) - i)
@@ -98,9 +100,13 @@ def successive_halving(
             score, details = train(cand, rnd, max(share, min_seconds))
             trials.append(Trial(cand, rnd, share, clock() - t0, score, details))
             scores[cand] = score
+            tiebreak = details.get("tiebreak")
+            tiebreaks[cand] = (
+                float(tiebreak) if tiebreak is not None and math.isfinite(tiebreak) else -math.inf
+            )
         if not scores:  # nothing fitted in this round: the previous round's ranking stands
             break
-        survivors = sorted(scores, key=lambda c: (-scores[c], list(order).index(c)))
+        survivors = sorted(scores, key=lambda c: (-scores[c], -tiebreaks[c], list(order).index(c)))
         alive = survivors[: max(1, math.ceil(len(survivors) / eta))]
         rnd += 1
         if len(alive) <= 1:  # the race is decided: training the winner alone would tell nothing

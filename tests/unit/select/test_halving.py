@@ -108,3 +108,19 @@ def test_shares_follow_cost_so_every_candidate_gets_the_same_training():
     units = {c: first[c] / speed[c] for c in first}
     assert max(units.values()) == pytest.approx(min(units.values()))  # equal training per candidate
     assert sum(first.values()) == pytest.approx(80.0)  # 160 s over two rounds
+
+
+def test_equal_scores_go_to_the_better_tiebreak_then_to_the_prior_order():
+    clock = FakeClock()
+    tiebreak = {0: -0.9, 1: -0.4, 2: None, 3: -0.4}  # e.g. minus the validation loss
+
+    def train(cand: int, rnd: int, seconds: float):
+        clock.now += seconds
+        details = {} if tiebreak[cand] is None else {"tiebreak": tiebreak[cand]}
+        return 0.8, details  # every candidate reaches the same accuracy
+
+    result = successive_halving([0, 1, 2, 3], train, 100.0, clock=clock)
+    # 1 and 3 share the best tiebreak: the prior order decides between them; 2 has none and is last
+    assert result.survivors == [1, 3]
+    first = [t.candidate for t in result.trials if t.round == 0]
+    assert sorted(first) == [0, 1, 2, 3]
