@@ -46,6 +46,7 @@ def test_select_ranks_every_candidate_and_writes_its_report(selected):
     assert any(r["pareto"] for r in data["candidates"]) and picked[0]["rounds"] == top
     # the budget holds, up to the overrun of a single training call (and the writing of the report)
     trials = [t for r in data["candidates"] for t in r["trials"]]
+    assert all(t["validation_loss"] > 0 for t in trials)  # what breaks ties of the score
     overrun = max(0.0, *(t["seconds_used"] - t["seconds_given"] for t in trials))
     assert data["seconds"] <= data["budget_seconds"] + overrun + 5.0
     md = (root / "sel" / "selection.md").read_text()
