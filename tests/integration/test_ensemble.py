@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -237,3 +238,57 @@ def test_multilabel_voting_stacking_bagging_and_distillation(demo_data, tmp_path
     assert student.fitted and set(student.labels) <= set(soft.labels)
     with pytest.raises(ConfigError, match="single-label"):
         BoostingEnsemble(Member(_recipe(demo_data, "multilabel", tmp_path / "x"), name="x")).fit()
+
+
+def _own_vocab_bert(folder, demo_data):
+    """A local BERT folder unlike tiny-random: its own word-level vocabulary (the demo words, lowercased),
+    another hidden size and depth, so the members differ in backbone and tokenizer."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from tuneforge.data.readers import read_examples
+
+    words: set[str] = set()
+    for task in ("classification", "ner"):
+        for ex in read_examples(str(demo_data[task]["train"]), task=task):
+            words.update(w.lower().strip(".,?!") for w in (ex.tokens or ex.text.split()))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(w for w in words if w)]
+    folder.mkdir()
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=48, num_hidden_layers=3, num_attention_heads=4, intermediate_size=96,
+        max_position_embeddings=128,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("task", ["classification", "ner"])
+def test_members_on_different_backbones(demo_data, tmp_path, task):
+    other = _own_vocab_bert(tmp_path / "own-bert", demo_data)
+    recipes = {
+        "tiny": _recipe(demo_data, task, tmp_path / "tiny"),
+        "own": _recipe(demo_data, task, tmp_path / "own"),
+    }
+    recipes["own"]["backbone"] = str(other)
+    recipes["own"]["method"] = {"name": "lora", "r": 4}
+    members = [Member(r, name=name).fit(output=tmp_path / name) for name, r in recipes.items()]
+    assert share_plan(members) == [([0], -1), ([1], -1)]  # nothing shared: each runs its own backbone
+    test = training_examples(members[0].recipe)["test"]
+    validation = training_examples(members[0].recipe)["validation"]
+    for ens in (VotingEnsemble(members).fit(), StackingEnsemble(members, cv="prefit").fit(validation)):
+        probs = ens.predict_proba(test)
+        if task == "ner":  # one row per word, whatever each member's tokenizer made of the words
+            assert [len(p) for p in probs] == [len(e.tokens) for e in test]
+            for p in ens.predict(test):
+                for prev, tag in zip(["O", *p.tags], p.tags, strict=False):
+                    assert not tag.startswith("I-") or prev[2:] == tag[2:]
+        else:
+            assert probs.shape == (len(test), len(ens.labels))
+        metric = "f1" if task == "ner" else "accuracy"
+        assert 0.0 <= ens.evaluate(test).metrics[metric] <= 1.0
+    save_ensemble(ens, tmp_path / "saved")
+    again = load_ensemble(tmp_path / "saved")
+    for a, b in zip(again.predict_proba(test), ens.predict_proba(test), strict=True):
+        assert np.allclose(a, b, rtol=0, atol=1e-12)
