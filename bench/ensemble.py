@@ -92,6 +92,7 @@ def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int,
         "format": fmt,
         "max_train_examples": args.train_subset,
         "subset_seed": seed // 100,  # every member of a (dataset, seed) cell trains on one subset
+        "seed": seed // 100,  # ... and on one validation hold-out (Banking77 has no validation file)
     }
     if dev:
         data["validation"] = str(root / dev)
@@ -249,8 +250,15 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
             ens.errors_,
             ens.stopped_,
         )
-    elif cell == "stacking-kfold":
-        ens = StackingEnsemble(members[:2], cv=3).fit(out=str(work / "stacking"))
+    elif cell == "stacking-kfold":  # members 1 and 2 refitted by the stacker, from this bench's recipes
+        fresh = [
+            Member(
+                base_recipe(args, dataset, methods[i], seed * 100 + i, work / "stacking" / f"m{i + 1}"),
+                name=f"m{i + 1}",
+            )
+            for i in range(2)
+        ]
+        ens = StackingEnsemble(fresh, cv=3).fit(out=str(work / "stacking"))
     else:
         raise SystemExit(f"unknown cell {cell}")
     if cell.startswith(("voting-", "stacking-prefit")):  # the shared members: test probabilities cached

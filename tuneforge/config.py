@@ -94,7 +94,7 @@ class AugmentConfig(_Strict):
     )
     copies: int = Field(1, ge=1, le=20, description="augmented copies per training example")
     rate: float = Field(0.1, gt=0.0, le=0.5, description="share of tokens an operation touches")
-    seed: int | None = Field(None, description="default: train.seed")
+    seed: int | None = Field(None, description="default: data.seed")
 
 
 class DataConfig(_Strict):
@@ -110,7 +110,12 @@ class DataConfig(_Strict):
     encoding: str = Field("auto", description="file encoding; auto detects UTF-8/UTF-16/GB18030/...")
     validation_fraction: float = Field(0.1, gt=0.0, lt=0.5)
     max_train_examples: int | None = Field(None, gt=0, description="use a seeded subset of train")
-    subset_seed: int | None = Field(None, description="seed of that subset; default: train.seed")
+    subset_seed: int | None = Field(None, description="seed of that subset; default: data.seed")
+    seed: int | None = Field(
+        None,
+        description="seed of the data stage (subset, held-out splits, quality-gate folds, augmentation); "
+        "default: train.seed. Ensemble members keep their base recipe's, so only their training differs",
+    )
     test_fraction: float = Field(
         0.0, ge=0.0, lt=0.5, description="hold out a test split of train when data.test is not given"
     )
@@ -380,6 +385,11 @@ class Recipe(_Strict):
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    @property
+    def data_seed(self) -> int:
+        """The seed of the data stage: ``data.seed``, else ``train.seed``."""
+        return self.train.seed if self.data.seed is None else self.data.seed
 
 
 def _models_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

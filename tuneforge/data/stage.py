@@ -53,10 +53,10 @@ def _plan(recipe: Recipe, rows: list[Example], pool: list[int]) -> dict[str, lis
     test = 0.0 if d.test else d.test_fraction
     sub = [rows[i] for i in pool]
     if test == 0.0 and not any(ex.group for ex in sub):
-        tr, va = holdout(sub, val, recipe.train.seed) if val else (list(range(len(sub))), [])
+        tr, va = holdout(sub, val, recipe.data_seed) if val else (list(range(len(sub))), [])
         local = {"train": tr, "validation": va, "test": []}
     else:
-        local = plan_splits(sub, validation_fraction=val, test_fraction=test, seed=recipe.train.seed)
+        local = plan_splits(sub, validation_fraction=val, test_fraction=test, seed=recipe.data_seed)
     return {name: [pool[i] for i in idx] for name, idx in local.items()}
 
 
@@ -70,7 +70,7 @@ def _split(recipe: Recipe, run_dir: RunDir) -> dict[str, list[Example]]:
     else:
         pool = list(range(len(rows)))
         if d.max_train_examples:
-            seed = recipe.train.seed if d.subset_seed is None else d.subset_seed
+            seed = recipe.data_seed if d.subset_seed is None else d.subset_seed
             pool = subsample(len(rows), d.max_train_examples, seed)
         plan = _plan(recipe, rows, pool)
     if not d.validation and not plan.get("validation"):
@@ -95,7 +95,7 @@ def _augment(recipe: Recipe, train: list[Example], backbone: BackboneInfo | None
     synonyms = None
     if "synonym" in cfg.operations or "insert" in cfg.operations:
         synonyms = SynonymSource.from_backbone(backbone.spec if backbone else recipe.backbone)
-    seed = recipe.train.seed if cfg.seed is None else cfg.seed
+    seed = recipe.data_seed if cfg.seed is None else cfg.seed
     return augment_examples(train, cfg, task=recipe.task, seed=seed, synonyms=synonyms)
 
 
@@ -112,7 +112,7 @@ def prepare_data(
 
         check_operations(recipe.data.augment.operations, recipe.task)
     splits = _split(recipe, run_dir)
-    gate = run_gate(splits, recipe.task, recipe.data.quality, backbone=backbone, seed=recipe.train.seed)
+    gate = run_gate(splits, recipe.task, recipe.data.quality, backbone=backbone, seed=recipe.data_seed)
     counts = gate.ledger.counts()
     if counts:
         summary = ", ".join(

@@ -14,7 +14,7 @@ from .bagging import BaggingEnsemble
 from .base import Ensemble
 from .boosting import BoostingEnsemble
 from .distill import distill
-from .member import Member, training_examples
+from .member import Member, pin_data_seed, training_examples
 from .report import ensemble_report, write_ensemble_report
 from .saved import load_ensemble, save_ensemble
 from .stacking import StackingEnsemble, default_meta
@@ -31,6 +31,7 @@ def _member(base: dict[str, Any], cfg: EnsembleMemberConfig, index: int, out: Pa
     if cfg.method is not None:
         recipe["method"] = cfg.method.model_dump()
     seed = cfg.seed if cfg.seed is not None else int(base["train"]["seed"]) + index
+    pin_data_seed(recipe)
     recipe["train"]["seed"] = seed
     recipe["output"] = str(out / "runs" / name)
     return Member(apply_overrides(recipe, cfg.overrides), name=name)

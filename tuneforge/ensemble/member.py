@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Recipe, recipe_from_dict
+from ..config import Recipe, TrainConfig, recipe_from_dict
 from ..errors import ConfigError, RunError
 from ..types import Example
 
@@ -40,6 +40,7 @@ class Member:
         recipe = copy.deepcopy(self.recipe)
         recipe.pop("ensemble", None)
         if seed is not None:
+            pin_data_seed(recipe)
             recipe.setdefault("train", {})["seed"] = seed
         if output is not None:
             recipe["output"] = output
@@ -117,6 +118,26 @@ class Member:
         from .shared import member_probabilities
 
         return member_probabilities([self], examples, batch_size=batch_size, share=False)[0]
+
+
+def pin_data_seed(recipe: dict[str, Any]) -> dict[str, Any]:
+    """Fix the recipe's data seed (``data.seed``, else its ``train.seed``) before its training seed is
+    changed: members of one ensemble then share one split, gate and augmentation, so the validation
+    examples that weights and meta-learners are fitted on were held out of every member's training,
+    and example weights index the same training examples in every member."""
+    data = recipe.setdefault("data", {})
+    if data.get("seed") is None:
+        data["seed"] = int(recipe.get("train", {}).get("seed", TrainConfig.model_fields["seed"].default))
+    return recipe
+
+
+def data_identity(recipe: dict[str, Any]) -> dict[str, Any]:
+    """What decides a member's data: its data section with defaults filled in and the effective data
+    seed (``data.seed``, else ``train.seed``)."""
+    r = copy.deepcopy(recipe)
+    r.pop("ensemble", None)
+    parsed = recipe_from_dict(r, source="ensemble member")
+    return parsed.data.model_dump(mode="json") | {"seed": parsed.data_seed}
 
 
 def training_examples(recipe: dict[str, Any]) -> dict[str, list[Example]]:

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..models.tasks import get_task
 from ..types import Example
 from .base import Ensemble, Probas
-from .member import Member, training_examples
+from .member import Member, data_identity, training_examples
 from .ner import align_tags, ner_tag_order
 from .voting import flat_rows
 
@@ -123,8 +123,19 @@ class StackingEnsemble(Ensemble):
         """Out-of-fold probabilities of every member on the training data, the training examples, and
         the label (NER: tag) order of the probabilities."""
         recipes = [m.recipe for m in self.members]
-        if any(r is None for r in recipes) or any(r.get("data") != recipes[0].get("data") for r in recipes):
-            raise ConfigError("k-fold stacking needs members trained from recipes on the same data section")
+        if any(r is None for r in recipes):
+            names = [m.name for m, r in zip(self.members, recipes, strict=True) if r is None]
+            raise ConfigError(f"k-fold stacking refits every member; {names} are runs without a recipe")
+        first = data_identity(recipes[0])
+        for member, recipe in zip(self.members[1:], recipes[1:], strict=True):
+            other = data_identity(recipe)
+            if other != first:
+                keys = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+                raise ConfigError(
+                    f"k-fold stacking needs members on the same data; {member.name!r} differs from "
+                    f"{self.members[0].name!r} in data.{', data.'.join(keys)}; give them one data "
+                    "section (and one data.seed)"
+                )
         task = recipes[0].get("task", "classification")
         train = training_examples(recipes[0])["train"]
         ner = task == "ner"

@@ -87,7 +87,7 @@ def _write_data(
     before = len(splits["validation"])
     splits["train"], splits["validation"], moved = grow_validation(
         splits["train"], splits["validation"], minimum=cfg.min_validation,
-        augmented=stage.augmented, seed=recipe.train.seed,
+        augmented=stage.augmented, seed=recipe.data_seed,
     )  # fmt: skip
     if moved:
         say(
