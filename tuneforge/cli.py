@@ -802,6 +802,9 @@ def ensemble_cmd(
         typer.Option("--data", "-d", help="labelled held-out file: weights / meta-learner, report"),
     ] = None,
     learn_weights: Annotated[bool, typer.Option(help="runs: learn voting weights on --data")] = False,
+    meta: Annotated[
+        str, typer.Option(help="runs, stacking: meta-learner, logistic or loglinear (one weight per member)")
+    ] = "logistic",
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="ensemble directory (runs); report folder (evaluate)")
     ] = None,
@@ -833,7 +836,9 @@ def ensemble_cmd(
     from .predictor import model_dir_of
 
     examples = _read_labelled(str(data), read_meta(model_dir_of(args[0]))["task"]) if data else None
-    ensemble_runs(args, output, strategy=strategy, weights="learn" if learn_weights else None, data=examples)
+    ensemble_runs(
+        args, output, strategy=strategy, weights="learn" if learn_weights else None, data=examples, meta=meta
+    )
     if examples:
         out.print((output / "ensemble_report.md").read_text(encoding="utf-8"))
     out.print(f"ensemble directory: {output}")

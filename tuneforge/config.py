@@ -316,6 +316,11 @@ class EnsembleConfig(_Strict):
     cv: int | Literal["prefit"] = Field(
         5, description="stacking: folds, or prefit (meta-learner on validation)"
     )
+    meta: Literal["logistic", "loglinear"] = Field(
+        "logistic",
+        description="stacking meta-learner: logistic regression on the members' probabilities, or a "
+        "learnt log-linear pool (one weight per member, one bias per label; for many labels or little data)",
+    )
     meta_c: float = Field(
         1.0, gt=0.0, description="stacking: inverse regularisation of the logistic regression"
     )

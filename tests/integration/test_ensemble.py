@@ -17,6 +17,7 @@ from tuneforge.cli import app
 from tuneforge.ensemble import (
     BaggingEnsemble,
     BoostingEnsemble,
+    LogLinearPool,
     Member,
     StackingEnsemble,
     VotingEnsemble,
@@ -114,6 +115,33 @@ def test_stacking_kfold_and_prefit(fitted, demo_data, tmp_path):
     ]
 
 
+def test_stacking_with_the_log_linear_pool(fitted, demo_data, tmp_path):
+    root, members, splits = fitted
+    ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(splits["validation"])
+    assert ens.meta_.n_labels == len(ens.labels) and ens.meta_.coef_.shape == (2,)
+    probs = ens.predict_proba(splits["test"])
+    assert probs.shape == (len(splits["test"]), len(ens.labels)) and np.allclose(probs.sum(1), 1.0)
+    save_ensemble(ens, tmp_path / "pool")
+    saved = json.loads((tmp_path / "pool" / "meta.json").read_text())
+    assert saved["estimator"] == "loglinear" and len(saved["coef"]) == 2
+    again = load_ensemble(tmp_path / "pool")
+    assert np.allclose(again.predict_proba(splits["test"]), probs, rtol=0, atol=1e-12)
+    # from the command line, over finished runs
+    result = CliRunner().invoke(
+        app,
+        ["ensemble", str(root / "a"), str(root / "b"), "--strategy", "stacking", "--meta", "loglinear",
+         "--data", str(demo_data["classification"]["validation"]), "--out", str(tmp_path / "cli")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "cli" / "meta.json").read_text())["estimator"] == "loglinear"
+    # multi-label has no single distribution per member to pool
+    ml = Member(_recipe(demo_data, "multilabel", tmp_path / "ml"), name="ml")
+    with pytest.raises(ConfigError, match="multi-label stacking use the logistic"):
+        StackingEnsemble([ml], meta=LogLinearPool(), cv="prefit").fit(
+            training_examples(ml.recipe)["validation"], out=str(tmp_path / "mlout")
+        )
+
+
 def test_ner_voting_and_distillation(demo_data, tmp_path):
     members = [
         Member(_recipe(demo_data, "ner", tmp_path / f"n{s}", seed=s), name=f"n{s}").fit(
@@ -134,7 +162,10 @@ def test_ner_voting_and_distillation(demo_data, tmp_path):
     kfold.fit(out=str(tmp_path / "kstack"))
     assert len(kfold.folds_) == 2 and kfold.meta_ is not None
     prefit = StackingEnsemble(members, cv="prefit").fit(training_examples(members[0].recipe)["validation"])
-    for ens in (kfold, prefit):
+    pooled = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(
+        training_examples(members[0].recipe)["validation"]
+    )
+    for ens in (kfold, prefit, pooled):
         probs = ens.predict_proba(test)
         assert [len(p) for p in probs] == [len(e.tokens) for e in test]
         assert all(np.allclose(p.sum(1), 1.0) for p in probs)

@@ -7,6 +7,7 @@ from .bagging import BaggingEnsemble
 from .base import Ensemble
 from .boosting import BoostingEnsemble, samme_step
 from .distill import distill
+from .loglinear import LogLinearPool
 from .member import Member
 from .report import ensemble_report, write_ensemble_report
 from .saved import is_ensemble_dir, load_ensemble, save_ensemble
@@ -17,6 +18,7 @@ __all__ = [
     "BaggingEnsemble",
     "BoostingEnsemble",
     "Ensemble",
+    "LogLinearPool",
     "Member",
     "StackingEnsemble",
     "VotingEnsemble",

@@ -17,7 +17,7 @@ from .distill import distill
 from .member import Member, pin_data_seed, training_examples
 from .report import ensemble_report, write_ensemble_report
 from .saved import load_ensemble, save_ensemble
-from .stacking import StackingEnsemble, default_meta
+from .stacking import StackingEnsemble, make_meta
 from .voting import VotingEnsemble
 
 
@@ -54,7 +54,7 @@ def make_ensemble(cfg: EnsembleConfig, base: dict[str, Any], out: Path) -> Ensem
     specs = cfg.members or [EnsembleMemberConfig() for _ in range(cfg.n_members)]
     members = [_member(base, m, i, out) for i, m in enumerate(specs)]
     if cfg.strategy == "stacking":
-        meta = default_meta().set_params(C=cfg.meta_c)
+        meta = make_meta(cfg.meta, cfg.meta_c)
         return StackingEnsemble(members, meta=meta, cv=cfg.cv, share_backbone=share)
     weights = cfg.weights if isinstance(cfg.weights, str) else list(cfg.weights)
     return VotingEnsemble(members, voting=cfg.strategy, weights=weights, share_backbone=share)
@@ -127,15 +127,19 @@ def ensemble_runs(
     weights: Sequence[float] | str | None = None,
     data: Sequence[Any] | None = None,
     share_backbone: bool = True,
+    meta: str = "logistic",
 ) -> Ensemble:
-    """Combine finished runs (``soft`` / ``hard`` voting, or ``stacking`` with a meta-learner fitted on
-    ``data``, a held-out labelled split); saves the ensemble directory at ``out``."""
+    """Combine finished runs (``soft`` / ``hard`` voting, or ``stacking`` with a meta-learner, ``meta``
+    ``logistic`` or ``loglinear``, fitted on ``data``, a held-out labelled split); saves the ensemble
+    directory at ``out``."""
     names = [Path(r).name for r in runs]
     if len(set(names)) != len(names):
         names = [f"m{i + 1}" for i in range(len(runs))]
     members = [Member.from_run(r, name=n) for r, n in zip(runs, names, strict=True)]
     if strategy == "stacking":
-        ens: Ensemble = StackingEnsemble(members, cv="prefit", share_backbone=share_backbone)
+        ens: Ensemble = StackingEnsemble(
+            members, meta=make_meta(meta), cv="prefit", share_backbone=share_backbone
+        )
     elif strategy in ("soft", "hard"):
         ens = VotingEnsemble(members, voting=strategy, weights=weights, share_backbone=share_backbone)
     else:

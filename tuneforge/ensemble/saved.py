@@ -1,6 +1,6 @@
 """An ensemble directory: ``ensemble.json`` (strategy, task, labels, learnt weights, members and the
 student by path relative to the directory) plus the stacking meta-learner (``meta.json`` for logistic
-regression; ``meta.pkl`` for any other estimator). Reloading gives identical predictions: the members
+regression and the log-linear pool; ``meta.pkl`` for any other estimator). Reloading gives identical predictions: the members
 are loaded from their model folders and combined with the saved state."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..io import atomic_write, atomic_write_json
 from .bagging import BaggingEnsemble
 from .base import Ensemble
 from .boosting import BoostingEnsemble
+from .loglinear import LogLinearPool
 from .member import Member
 from .stacking import PerLabel, StackingEnsemble
 from .voting import VotingEnsemble
@@ -68,6 +69,9 @@ def _save_meta(meta: Any, out: Path) -> str:
     if type(meta) is LogisticRegression:
         atomic_write_json(out / "meta.json", _lr_record(meta))
         return "meta.json"
+    if type(meta) is LogLinearPool:
+        atomic_write_json(out / "meta.json", {"estimator": "loglinear", **meta.to_json()})
+        return "meta.json"
     if isinstance(meta, PerLabel) and all(
         isinstance(e, float) or type(e) is LogisticRegression for e in meta.estimators_
     ):
@@ -82,6 +86,8 @@ def _load_meta(path: Path) -> Any:
     if path.suffix == ".pkl":
         return pickle.loads(path.read_bytes())  # written by save_ensemble; load only directories you trust
     saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved["estimator"] == "loglinear":
+        return LogLinearPool.from_json(saved)
     if saved["estimator"] == "per-label":
         estimators = [e if isinstance(e, float) else _lr_from(e) for e in saved["per_label"]]
         meta = PerLabel(None)  # already fitted: the base estimator is only needed to fit

@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..models.tasks import get_task
 from ..types import Example
 from .base import Ensemble, Probas
+from .loglinear import LogLinearPool
 from .member import Member, data_identity, training_examples
 from .ner import align_tags, ner_tag_order
 from .voting import flat_rows
@@ -35,6 +36,17 @@ def default_meta() -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=1.0, max_iter=2000)
+
+
+def make_meta(kind: str, c: float = 1.0) -> Any:
+    """The meta-learner a recipe or the command line names: ``logistic`` (scikit-learn logistic
+    regression on the members' probabilities, inverse regularisation ``c``) or ``loglinear`` (a
+    learnt log-linear pool: one weight per member and one bias per label)."""
+    if kind == "logistic":
+        return default_meta().set_params(C=c)
+    if kind == "loglinear":
+        return LogLinearPool()
+    raise ConfigError(f"unknown stacking meta-learner {kind!r}; choose logistic or loglinear")
 
 
 class PerLabel:
@@ -99,6 +111,13 @@ class StackingEnsemble(Ensemble):
         from sklearn.base import clone
 
         meta = default_meta() if self.meta is None else clone(self.meta)
+        if isinstance(meta, LogLinearPool):
+            if self.task == "multilabel":
+                raise ConfigError(
+                    "the log-linear pool combines one distribution over labels per member; for "
+                    "multi-label stacking use the logistic meta-learner"
+                )
+            meta.set_params(n_labels=len(self.labels))
         return PerLabel(meta) if self.task == "multilabel" else meta
 
     def fit(self, validation: Sequence[Example] | None = None, *, out: str | None = None) -> StackingEnsemble:

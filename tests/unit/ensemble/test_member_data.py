@@ -48,3 +48,15 @@ def test_kfold_stacking_refuses_members_on_different_data(demo_data, tmp_path):
     b = Member(_held_out_recipe(demo_data, tmp_path, seed=2), name="b")  # another split of train
     with pytest.raises(ConfigError, match=r"'b' differs from 'a' in data\.seed"):
         StackingEnsemble([a, b], cv=2).fit()
+
+
+def test_the_recipe_names_the_meta_learner(demo_data, tmp_path):
+    from tuneforge.ensemble import LogLinearPool
+
+    base = _held_out_recipe(demo_data, tmp_path)
+    cfg = EnsembleConfig(strategy="stacking", meta="loglinear", cv="prefit", n_members=2)
+    assert isinstance(make_ensemble(cfg, base, tmp_path / "e").meta, LogLinearPool)
+    cfg = EnsembleConfig(strategy="stacking", meta_c=0.5, n_members=2)
+    assert make_ensemble(cfg, base, tmp_path / "e").meta.get_params()["C"] == 0.5
+    with pytest.raises(ValueError, match="logistic"):
+        EnsembleConfig(strategy="stacking", meta="forest")
