@@ -13,7 +13,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
 - ``members``: the four members' test scores, and the inference cost of one model against the four
   members with the shared backbone (same 128 test texts, batch 64, ratio of medians of 5 repeats);
 - ``voting-soft``, ``voting-hard``, ``voting-learn`` (weights learnt on the validation split),
-  ``stacking-prefit`` (logistic regression on the members' validation probabilities): the same members;
+  ``stacking-prefit`` (logistic regression on the members' validation probabilities),
+  ``stacking-loglinear`` (the log-linear pool on the same): the same members;
 - ``diverse-*``: the same cells over members that change every layer (full, LoRA, full, Houlsby
   adapters), and ``diverse-bagging``: 4 full fine-tuning runs on bootstrap samples;
 - ``seeds-*``: the same cells over four full fine-tuning runs that differ only in their seed (a deep
@@ -52,7 +53,15 @@ DATASETS = {
     "banking77": ("train.csv", None, "test.csv", "auto", 3),
     "sst2": ("stsa.binary.train", "stsa.binary.dev", "stsa.binary.test", "txt", 2),
 }
-CHEAP = ["members", "voting-soft", "voting-hard", "voting-learn", "stacking-prefit", "distill"]
+CHEAP = [
+    "members",
+    "voting-soft",
+    "voting-hard",
+    "voting-learn",
+    "stacking-prefit",
+    "stacking-loglinear",
+    "distill",
+]
 COSTLY = ["bagging", "boosting", "stacking-kfold"]
 MEMBER_METHODS = [
     {"name": "partial", "freeze_layers": 5},
@@ -191,6 +200,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     from tuneforge.ensemble import (
         BaggingEnsemble,
         BoostingEnsemble,
+        LogLinearPool,
         Member,
         StackingEnsemble,
         VotingEnsemble,
@@ -234,6 +244,9 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         result["weights"] = ens.weights_.tolist()
     elif cell == "stacking-prefit":
         ens = StackingEnsemble(members, cv="prefit").fit(validation)
+    elif cell == "stacking-loglinear":
+        ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
+        result["weights"] = ens.meta_.coef_.tolist()
     elif cell == "distill":
         teacher = VotingEnsemble(members).fit()
         student = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "student"), name="student")
@@ -261,7 +274,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         ens = StackingEnsemble(fresh, cv=3).fit(out=str(work / "stacking"))
     else:
         raise SystemExit(f"unknown cell {cell}")
-    if cell.startswith(("voting-", "stacking-prefit")):  # the shared members: test probabilities cached
+    if cell.startswith(("voting-", "stacking-prefit", "stacking-loglinear")):  # test probabilities cached
         preds = ens.predictions_from(probas, test)
         result["score"] = float(np.mean([p.label == e.label for p, e in zip(preds, test, strict=True)]))
         result["disagreement"] = disagreement("classification", probas, ens.labels)
