@@ -19,8 +19,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   adapters), and ``diverse-bagging``: 4 full fine-tuning runs on bootstrap samples;
 - ``seeds-*``: the same cells over four full fine-tuning runs that differ only in their seed (a deep
   ensemble; members 1 and 3 are the diverse set's full runs, same recipe and seed, copied not retrained);
-- ``distill``: a ``partial`` student (same recipe as member 1) trained on the soft-voting ensemble's
-  soft labels (T=2, alpha=0.5);
+- ``distill``: a student (same recipe as member 1) trained on the soft-voting ensemble's soft labels
+  (T=2, alpha=0.5); ``distill-loglinear``: the same from the ``stacking-loglinear`` ensemble;
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
   (3 folds over members 1 and 2, logistic regression): members of their own (``partial``).
 
@@ -61,6 +61,7 @@ CHEAP = [
     "stacking-prefit",
     "stacking-loglinear",
     "distill",
+    "distill-loglinear",
 ]
 COSTLY = ["bagging", "boosting", "stacking-kfold"]
 MEMBER_METHODS = [
@@ -247,10 +248,14 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell == "distill":
-        teacher = VotingEnsemble(members).fit()
-        student = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "student"), name="student")
-        distill(teacher, student, temperature=2.0, alpha=0.5, output=str(work / "student"))
+    elif cell in ("distill", "distill-loglinear"):
+        if cell == "distill":
+            teacher: Any = VotingEnsemble(members).fit()
+        else:  # the stacked ensemble, its pool fitted on the validation split
+            teacher = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
+        where = work / ("student" if cell == "distill" else "student-loglinear")
+        student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
+        distill(teacher, student, temperature=2.0, alpha=0.5, output=str(where))
         result["score"] = student.predictor_.evaluate(test).metrics["accuracy"]
         result["seconds"] = round(time.perf_counter() - t0, 1)
         return result
