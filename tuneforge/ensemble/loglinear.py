@@ -79,7 +79,7 @@ class LogLinearPool:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": "loglinear",
+            "estimator": "loglinear",
             "params": self.get_params(),
             "coef": self.coef_.tolist(),
             "intercept": self.intercept_.tolist(),

@@ -1,7 +1,7 @@
 """An ensemble directory: ``ensemble.json`` (strategy, task, labels, learnt weights, members and the
 student by path relative to the directory) plus the stacking meta-learner (``meta.json`` for logistic
-regression and the log-linear pool; ``meta.pkl`` for any other estimator). Reloading gives identical predictions: the members
-are loaded from their model folders and combined with the saved state."""
+regression and the log-linear pool; ``meta.pkl`` for any other estimator). Reloading gives identical
+predictions: the members are loaded from their model folders and combined with the saved state."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _save_meta(meta: Any, out: Path) -> str:
         atomic_write_json(out / "meta.json", _lr_record(meta))
         return "meta.json"
     if type(meta) is LogLinearPool:
-        atomic_write_json(out / "meta.json", {"estimator": "loglinear", **meta.to_json()})
+        atomic_write_json(out / "meta.json", meta.to_json())
         return "meta.json"
     if isinstance(meta, PerLabel) and all(
         isinstance(e, float) or type(e) is LogisticRegression for e in meta.estimators_

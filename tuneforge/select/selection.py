@@ -233,7 +233,7 @@ def _stage1(
     task, labels, cands, splits, cfg: SelectConfig, recipe: Recipe, say
 ) -> dict[str, BackboneFeatures]:
     train = [
-        splits["train"][i] for i in subsample(len(splits["train"]), cfg.stage1_examples, recipe.train.seed)
+        splits["train"][i] for i in subsample(len(splits["train"]), cfg.stage1_examples, recipe.data_seed)
     ]
     val = splits["validation"][:STAGE1_VALIDATION]
     feats: dict[str, BackboneFeatures] = {}
