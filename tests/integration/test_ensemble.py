@@ -119,6 +119,10 @@ def test_stacking_with_the_log_linear_pool(fitted, demo_data, tmp_path):
     root, members, splits = fitted
     ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(splits["validation"])
     assert ens.meta_.n_labels == len(ens.labels) and ens.meta_.coef_.shape == (2,)
+    # the report gives the pool's weight per member; a logistic meta-learner has none to give
+    assert ensemble_report(ens, splits["test"])["weights"] == [round(float(w), 6) for w in ens.meta_.coef_]
+    logistic = StackingEnsemble(members, cv="prefit").fit(splits["validation"])
+    assert ensemble_report(logistic, splits["test"])["weights"] is None
     probs = ens.predict_proba(splits["test"])
     assert probs.shape == (len(splits["test"]), len(ens.labels)) and np.allclose(probs.sum(1), 1.0)
     save_ensemble(ens, tmp_path / "pool")

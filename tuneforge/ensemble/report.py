@@ -14,6 +14,7 @@ import numpy as np
 from ..io import atomic_write_json, atomic_write_text
 from ..types import Example, Prediction
 from .base import Ensemble, Probas, repair_argmax, score
+from .loglinear import LogLinearPool
 from .member import Member
 from .ner import tags_to_prediction
 
@@ -76,10 +77,23 @@ def ensemble_report(
         "task": ensemble.task,
         "strategy": ensemble.strategy,
         "examples": len(examples),
-        "weights": [round(float(w), 6) for w in ensemble.weights_] if ensemble.weights_ is not None else None,
+        "weights": _member_weights(ensemble),
         "disagreement": disagreement(ensemble.task, probas, labels, thr),
         "rows": rows,
     }
+
+
+def _member_weights(ensemble: Ensemble) -> list[float] | None:
+    """Each member's say: the voting / bagging / boosting weights, the log-linear pool's weights; a
+    stacking ensemble's logistic meta-learner has no single weight per member (None)."""
+    meta = getattr(ensemble, "meta_", None)
+    if isinstance(meta, LogLinearPool):
+        weights = meta.coef_
+    elif meta is not None or ensemble.weights_ is None:
+        return None
+    else:
+        weights = ensemble.weights_
+    return [round(float(w), 6) for w in weights]
 
 
 def render_markdown(report: dict[str, Any], title: str = "Ensemble report") -> str:
