@@ -21,6 +21,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   ensemble; members 1 and 3 are the diverse set's full runs, same recipe and seed, copied not retrained);
 - ``distill``: a student (same recipe as member 1) trained on the soft-voting ensemble's soft labels
   (T=2, alpha=0.5); ``distill-loglinear``: the same from the ``stacking-loglinear`` ensemble;
+  ``distill-transfer``: the same plus a transfer set, the rest of the training file with its labels
+  dropped (text no member has seen), trained on the pooled stack's soft labels alone;
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
   (3 folds over members 1 and 2, logistic regression): members of their own (``partial``).
 
@@ -62,6 +64,7 @@ CHEAP = [
     "stacking-loglinear",
     "distill",
     "distill-loglinear",
+    "distill-transfer",
 ]
 COSTLY = ["bagging", "boosting", "stacking-kfold"]
 MEMBER_METHODS = [
@@ -123,6 +126,18 @@ def test_examples(dataset: str) -> list:
 
     _, _, test, fmt, _ = DATASETS[dataset]
     return read_examples(str(require_data(dataset) / test), task="classification", format=fmt)
+
+
+def unlabelled_rest(dataset: str) -> list[str]:
+    """The texts of the training file (labels dropped): the transfer set of ``distill-transfer``.
+    Distillation drops the ones in the members' subset and splits, which leaves the part of the file
+    no member has seen: the unlabelled in-domain text a user distils on."""
+    from tuneforge.data.readers import read_examples
+
+    train, _, _, fmt, _ = DATASETS[dataset]
+    return [
+        e.text for e in read_examples(str(require_data(dataset) / train), task="classification", format=fmt)
+    ]
 
 
 def fitted(member, out: Path):
@@ -248,14 +263,23 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell in ("distill", "distill-loglinear"):
+    elif cell in ("distill", "distill-loglinear", "distill-transfer"):
         if cell == "distill":
             teacher: Any = VotingEnsemble(members).fit()
         else:  # the stacked ensemble, its pool fitted on the validation split
             teacher = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
-        where = work / ("student" if cell == "distill" else "student-loglinear")
+        where = work / {"distill": "student", "distill-loglinear": "student-loglinear"}.get(
+            cell, "student-transfer"
+        )
         student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
-        distill(teacher, student, temperature=2.0, alpha=0.5, output=str(where))
+        transfer = unlabelled_rest(dataset) if cell == "distill-transfer" else None
+        distill(teacher, student, temperature=2.0, alpha=0.5, transfer=transfer, output=str(where))
+        if student.transfer_ is not None:
+            result["transfer"] = {
+                "examples": len(student.transfer_.examples),
+                "dropped_in_splits": student.transfer_.dropped_in_splits,
+                "dropped_duplicate": student.transfer_.dropped_duplicate,
+            }
         result["score"] = student.predictor_.evaluate(test).metrics["accuracy"]
         result["seconds"] = round(time.perf_counter() - t0, 1)
         return result

@@ -8,6 +8,7 @@ import platform
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,44 @@ def _attach_targets(
     return [f for f in feats if f["weight"] > 0]
 
 
+def _transfer_feats(
+    task: Task,
+    examples: Sequence[Example],
+    targets: Sequence[Any] | None,
+    labelled: list[dict[str, Any]],
+    tokenizer: Any,
+    label2id: dict[str, int],
+    max_length: int,
+) -> list[dict[str, Any]]:
+    """Features of a distillation transfer set: examples without true labels, trained on their soft
+    targets alone (``hard`` 0; the labelled examples get ``hard`` 1)."""
+    if not labelled or "soft_targets" not in labelled[0]:
+        raise RunError(
+            "a transfer set is trained on the teacher's soft targets alone; give soft_targets for the "
+            "training examples too (knowledge distillation)"
+        )
+    if targets is None or len(targets) != len(examples):
+        raise RunError(
+            f"transfer_targets has {0 if targets is None else len(targets)} entries for {len(examples)} "
+            "transfer examples; give one row of teacher probabilities per transfer example"
+        )
+    if task.name == "ner" and any(not e.tokens for e in examples):
+        raise RunError("NER transfer examples need their words (Example.tokens)")
+    unlabelled = [replace(e, label=None, tags=None) for e in examples]
+    feats = task.encode(unlabelled, tokenizer, label2id, max_length)
+    for f, target in zip(feats, targets, strict=True):
+        f["labels"] = task.placeholder_target(f, len(label2id))
+        f["soft_targets"] = (
+            [list(map(float, row)) for row in target] if task.name == "ner" else list(map(float, target))
+        )
+        f["hard"] = 0.0
+        if "weight" in labelled[0]:
+            f["weight"] = 1.0
+    for f in labelled:
+        f["hard"] = 1.0
+    return feats
+
+
 def _class_weights(task: Task, feats: list[dict[str, Any]], n: int, mode: str) -> torch.Tensor | None:
     if mode == "none":
         return None
@@ -153,6 +192,8 @@ def run(
     soft_targets: Sequence[Any] | None = None,
     distillation: Distillation | None = None,
     on_evaluate: EvalListener | None = None,
+    transfer: Sequence[Example] | None = None,
+    transfer_targets: Sequence[Any] | None = None,
 ) -> RunDir:
     """Fine-tune as the recipe says and leave a finished run directory. See docs/recipe.md.
 
@@ -160,7 +201,9 @@ def run(
     counts, boosting weights); examples of weight 0 are left out of training altogether (also of
     the probe-started head). ``on_evaluate(state, metrics)`` is told of every validation (a search's
     pruner raises from it to end the run). ``soft_targets``: per training example, class probabilities (NER: one
-    row per word) that the loss matches as ``distillation`` says (knowledge distillation)."""
+    row per word) that the loss matches as ``distillation`` says (knowledge distillation). ``transfer``:
+    more training examples without labels (a distillation transfer set), trained on their
+    ``transfer_targets`` alone; they join the training epochs but not the probe or class weights."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
     method = get_method(recipe.method.name, recipe.method.options())
@@ -205,6 +248,11 @@ def run(
 
     train_feats = task.encode(splits["train"], tokenizer, label2id, max_length)
     train_feats = _attach_targets(task, train_feats, sample_weights, soft_targets, distillation)
+    labelled = train_feats  # the examples with true labels (the probe and class weights fit on these)
+    if transfer:
+        train_feats = labelled + _transfer_feats(
+            task, transfer, transfer_targets, labelled, tokenizer, label2id, max_length
+        )
     cut = sum(len(f["input_ids"]) >= max_length for f in train_feats)
     if cut:
         progress.message(
@@ -229,7 +277,9 @@ def run(
     params = count_parameters(model)
     progress.message(
         f"{method.name}: {params['trainable']:,} of {params['total']:,} parameters train "
-        f"({100 * params['trainable_share']:.2f}%), lr {recipe.train.lr:g}; {len(splits['train'])} train / "
+        f"({100 * params['trainable_share']:.2f}%), lr {recipe.train.lr:g}; {len(splits['train'])} train "
+        + (f"+ {len(transfer)} transfer " if transfer else "")
+        + "/ "
         f"{len(splits['validation'])} validation examples; device {device}"
     )
     _setup_prefix_cache(recipe, method, model, train_feats, progress)
@@ -241,7 +291,7 @@ def run(
     if recipe.model.head_init in ("auto", "probe") and not resuming:
         t0 = time.perf_counter()
         x, y = extract_features(
-            model, task, train_feats, batch_size=recipe.train.eval_batch_size, pad_id=pad_id, bf16=bf16
+            model, task, labelled, batch_size=recipe.train.eval_batch_size, pad_id=pad_id, bf16=bf16
         )
         w, b = fit_linear_probe(x, y, len(labels), multilabel=task.name == "multilabel")
         init_head_from_probe(model.head, w, b)
@@ -288,7 +338,7 @@ def run(
             pad_id=pad_id,
             resume=resuming,
             bf16=bf16,
-            class_weights=_class_weights(task, train_feats, len(labels), recipe.train.class_weights),
+            class_weights=_class_weights(task, labelled, len(labels), recipe.train.class_weights),
             progress=progress,
             method=method,
             on_evaluate=on_evaluate,

@@ -327,3 +327,53 @@ def test_members_on_different_backbones(demo_data, tmp_path, task):
     again = load_ensemble(tmp_path / "saved")
     for a, b in zip(again.predict_proba(test), ens.predict_proba(test), strict=True):
         assert np.allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["classification", "ner"])
+def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
+    """Unlabelled text joins the student's training on the teacher's soft labels alone; texts of the
+    student's own splits and repeats are dropped and counted."""
+    from tuneforge.data.demo import write_demo
+    from tuneforge.data.readers import read_texts
+
+    if task == "classification":
+        members = fitted[1]
+    else:
+        members = [
+            Member(_recipe(demo_data, "ner", tmp_path / f"n{s}", seed=s), name=f"n{s}").fit(
+                output=tmp_path / f"n{s}"
+            )
+            for s in (1, 2)
+        ]
+    teacher = VotingEnsemble(members).fit()
+    kind = "intent" if task == "classification" else "ner"
+    other = write_demo(tmp_path / "other", task=kind, sizes=(40, 5, 5), seed=7)  # unseen text
+    fresh = read_texts(other["train"])
+    own = training_examples(members[0].recipe)
+    offered = fresh + fresh[:3] + own["train"][:4] + own["test"][:2]
+    student = Member(_recipe(demo_data, task, tmp_path / "st", seed=3), name="student")
+    distill(teacher, student, transfer=offered, output=str(tmp_path / "st"))
+    ts = student.transfer_
+    def key(e):
+        return " ".join(e.tokens or e.text.split())
+
+    in_splits = {key(e) for split in own.values() for e in split}
+    unique = {key(e) for e in fresh} - in_splits  # the generator may repeat a sentence of the splits
+    collide = sum(key(e) in in_splits for e in fresh + fresh[:3])
+    assert len(ts.examples) == len(unique)
+    assert ts.dropped_duplicate == len(fresh) + 3 - collide - len(unique)
+    assert ts.dropped_in_splits == 6 + collide
+    assert len(ts.targets) == len(ts.examples)
+    if task == "ner":  # one row of tag probabilities per word
+        assert [len(t) for t in ts.targets] == [len(e.tokens) for e in ts.examples]
+    # the transfer examples made the epochs longer: more optimizer steps than a plain student
+    steps = [json.loads(x) for x in (tmp_path / "st" / "metrics.jsonl").read_text().splitlines()]
+    plain = Member(_recipe(demo_data, task, tmp_path / "plain", seed=3), name="plain")
+    distill(teacher, plain, output=str(tmp_path / "plain"))
+    plain_steps = [json.loads(x) for x in (tmp_path / "plain" / "metrics.jsonl").read_text().splitlines()]
+    last = max(r.get("step", 0) for r in steps)
+    assert last > max(r.get("step", 0) for r in plain_steps)
+    assert student.predictor_.evaluate(own["test"]).metrics
+    # nothing left after dropping: a clear error, no run
+    with pytest.raises(ConfigError, match="transfer set is empty"):
+        distill(teacher, Member(_recipe(demo_data, task, tmp_path / "e"), name="e"), transfer=own["train"][:5])

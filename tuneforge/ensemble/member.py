@@ -26,6 +26,7 @@ class Member:
         self.name = name
         self.predictor_: Any = None  # learnt state: a Predictor over the fitted model
         self.model_dir_: Path | None = None
+        self.transfer_: Any = None  # a distilled student: the transfer set it learnt from (or None)
 
     # -- estimator contract -----------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -73,10 +74,13 @@ class Member:
         *,
         soft_targets: Sequence[Any] | None = None,
         distillation: Any = None,
+        transfer: Sequence[Example] | None = None,
+        transfer_targets: Sequence[Any] | None = None,
         output: str | Path | None = None,
         quiet: bool = True,
     ) -> Member:
-        """Train per the recipe (weights / soft targets: one per training example after the data stage)."""
+        """Train per the recipe (weights / soft targets: one per training example after the data
+        stage; ``transfer``: unlabelled examples trained on their ``transfer_targets`` alone)."""
         from ..pipeline import run
         from ..predictor import Predictor
 
@@ -93,6 +97,8 @@ class Member:
             sample_weights=None if weights is None else [float(w) for w in weights],
             soft_targets=soft_targets,
             distillation=distillation,
+            transfer=transfer,
+            transfer_targets=transfer_targets,
         )
         self.model_dir_ = run_dir.model
         self.predictor_ = Predictor(run_dir.model)

@@ -46,7 +46,8 @@ class Distillation:
     """Knowledge distillation from soft targets (``feats[i]["soft_targets"]``): the loss is
     ``alpha * true-label loss + (1 - alpha) * T^2 * KL(teacher_T || student_T)``, where ``teacher_T``
     is the soft targets sharpened or flattened by temperature ``T`` (``p^(1/T)``, renormalised).
-    Multi-label tasks use the per-label analogue (``soft_bce``)."""
+    Multi-label tasks use the per-label analogue (``soft_bce``). Examples without a true label (a
+    transfer set: ``feats[i]["hard"] == 0``) are trained on the distillation term alone."""
 
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the true-label loss
@@ -112,6 +113,11 @@ class Task:
     def _target(self, ex: Example, label2id: dict[str, int]) -> Any:
         return label2id[ex.label]  # type: ignore[index]
 
+    def placeholder_target(self, feat: dict[str, Any], n_labels: int) -> Any:
+        """A stand-in label for an example without one (a distillation transfer example, whose
+        true-label loss is weighted 0): any valid target of the right shape."""
+        return 0
+
     def collate(self, feats: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
         ids = _pad([f["input_ids"] for f in feats], pad_id)
         batch = {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
@@ -121,6 +127,8 @@ class Task:
             batch["weight"] = torch.tensor([f["weight"] for f in feats], dtype=torch.float)
         if feats and "soft_targets" in feats[0]:
             batch["soft_targets"] = self._collate_soft(feats, ids.shape[1])
+        if feats and "hard" in feats[0]:  # 1: a true label to learn from; 0: soft targets only
+            batch["hard"] = torch.tensor([f["hard"] for f in feats], dtype=torch.float)
         return batch
 
     def _collate_soft(self, feats: Sequence[dict[str, Any]], width: int) -> torch.Tensor:
@@ -133,7 +141,12 @@ class Task:
         soft, d = batch.get("soft_targets"), self.distillation
         if soft is None or d is None:
             return per
-        return d.alpha * per + (1 - d.alpha) * self.soft_loss(logits, soft.to(logits.device), d.temperature)
+        kl = self.soft_loss(logits, soft.to(logits.device), d.temperature)
+        hard = batch.get("hard")
+        if hard is None:
+            return d.alpha * per + (1 - d.alpha) * kl
+        alpha = d.alpha * hard.to(per.device).view(-1, *([1] * (per.dim() - 1)))  # per example / per token
+        return alpha * per + (1 - alpha) * kl
 
     soft_loss = staticmethod(soft_kl)  # the distillation term against the teacher's probabilities
 
@@ -225,6 +238,9 @@ class MultiLabelTask(Task):
 
     def _labels_of(self, ex: Example) -> list[str]:
         return list(ex.label) if isinstance(ex.label, tuple | list) else ([ex.label] if ex.label else [])
+
+    def placeholder_target(self, feat: dict[str, Any], n_labels: int) -> Any:
+        return [0.0] * n_labels
 
     def _target(self, ex: Example, label2id: dict[str, int]) -> Any:
         vec = [0.0] * len(label2id)

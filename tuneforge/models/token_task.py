@@ -60,6 +60,15 @@ class TokenClassificationTask(Task):
             feats.append(f)
         return feats
 
+    def placeholder_target(self, feat, n_labels):
+        """Tag 0 on each word's first sub-token, so the loss mask covers the words the soft targets
+        are placed on."""
+        labels = [IGNORE] * len(feat["input_ids"])
+        for pos in feat["word_starts"]:
+            if pos >= 0:
+                labels[pos] = 0
+        return labels
+
     def _collate_labels(self, feats):
         return _pad([f["labels"] for f in feats], IGNORE)
 
