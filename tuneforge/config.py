@@ -290,6 +290,14 @@ class DistillConfig(_Strict):
     method: MethodConfig | None = Field(None, description="default: the recipe's")
     temperature: float = Field(2.0, gt=0.0)
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="weight of the true-label loss; 1 - alpha on KL")
+    transfer: str | None = Field(
+        None,
+        description="unlabelled in-domain text the members have not trained on (one text a line, the text "
+        "column of csv/tsv/jsonl, or the words of conll/bmes); the student also learns the ensemble's soft "
+        "labels on it",
+    )
+    transfer_format: Literal["auto", "lines", "csv", "tsv", "jsonl", "conll", "bmes"] = "auto"
+    transfer_limit: int | None = Field(None, gt=0, description="use at most this many transfer texts")
     overrides: list[str] = Field(default_factory=list)
 
     @field_validator("method", mode="before")
@@ -481,6 +489,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             candidate = base / value
             if candidate.exists():
                 setattr(recipe.data, key, str(candidate))
+    d = recipe.ensemble.distill if recipe.ensemble else None
+    if d is not None and d.transfer and not Path(d.transfer).exists() and (base / d.transfer).exists():
+        d.transfer = str(base / d.transfer)  # relative to the recipe file, like the data paths
     return recipe
 
 

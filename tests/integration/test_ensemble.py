@@ -193,7 +193,17 @@ def test_ner_voting_and_distillation(demo_data, tmp_path):
 def test_cli_recipe_runs_and_evaluate(fitted, demo_data, tmp_path):
     root, members, splits = fitted
     recipe = _recipe(demo_data, "classification", tmp_path / "ens")
-    recipe["ensemble"] = {"strategy": "soft", "n_members": 2, "distill": {"temperature": 2.0, "alpha": 0.5}}
+    from tuneforge.data.demo import write_demo
+    from tuneforge.data.readers import read_texts
+
+    # unlabelled transfer text, one a line, named relative to the recipe file
+    other = read_texts(write_demo(tmp_path / "other", task="intent", sizes=(30, 5, 5), seed=7)["train"])
+    (tmp_path / "unlabelled.txt").write_text("\n".join(e.text for e in other) + "\n")
+    recipe["ensemble"] = {
+        "strategy": "soft",
+        "n_members": 2,
+        "distill": {"temperature": 2.0, "alpha": 0.5, "transfer": "unlabelled.txt", "transfer_limit": 20},
+    }
     (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
     runner = CliRunner()
     res = runner.invoke(app, ["ensemble", str(tmp_path / "r.yaml"), "--quiet"])
@@ -201,10 +211,21 @@ def test_cli_recipe_runs_and_evaluate(fitted, demo_data, tmp_path):
     record = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
     assert [m["path"] for m in record["members"]] == ["runs/m1/model", "runs/m2/model"]
     assert record["student"]["path"] == "student/model"
-    assert "student" in (tmp_path / "ens" / "ensemble_report.md").read_text()
+    assert record["student"]["transfer"]["examples"] == 20
+    report = (tmp_path / "ens" / "ensemble_report.md").read_text()
+    assert "student" in report and "on 20 unlabelled transfer texts" in report
     test_file = demo_data["classification"]["test"]
     res = runner.invoke(app, ["ensemble", "evaluate", str(tmp_path / "ens"), str(test_file)])
-    assert res.exit_code == 0, res.output and "disagree" in res.output
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())  # the console wraps long lines
+    assert "disagree" in said and "on 20 unlabelled transfer texts" in said
+    # a transfer file that is not there: the data error names it, and no student is trained
+    recipe["output"] = str(tmp_path / "ens2")
+    recipe["ensemble"]["distill"]["transfer"] = "missing.txt"
+    (tmp_path / "r2.yaml").write_text(yaml.safe_dump(recipe))
+    res = runner.invoke(app, ["ensemble", str(tmp_path / "r2.yaml"), "--quiet"])
+    assert res.exit_code != 0 and "missing.txt" in str(res.exception) + res.output
+    assert not (tmp_path / "ens2" / "student").exists()
     res = runner.invoke(
         app,
         [
@@ -354,6 +375,7 @@ def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
     student = Member(_recipe(demo_data, task, tmp_path / "st", seed=3), name="student")
     distill(teacher, student, transfer=offered, output=str(tmp_path / "st"))
     ts = student.transfer_
+
     def key(e):
         return " ".join(e.tokens or e.text.split())
 
@@ -376,4 +398,6 @@ def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
     assert student.predictor_.evaluate(own["test"]).metrics
     # nothing left after dropping: a clear error, no run
     with pytest.raises(ConfigError, match="transfer set is empty"):
-        distill(teacher, Member(_recipe(demo_data, task, tmp_path / "e"), name="e"), transfer=own["train"][:5])
+        distill(
+            teacher, Member(_recipe(demo_data, task, tmp_path / "e"), name="e"), transfer=own["train"][:5]
+        )

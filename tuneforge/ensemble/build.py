@@ -101,11 +101,23 @@ def train_ensemble(
     ensemble.fit(splits["validation"], out=str(out))
     student = None
     if cfg.distill is not None:
+        transfer = None
+        if cfg.distill.transfer:
+            from ..data.readers import read_texts
+
+            transfer = read_texts(
+                cfg.distill.transfer,
+                format=cfg.distill.transfer_format,
+                text_column=recipe.data.text_column,
+                encoding=recipe.data.encoding,
+            )
         student = distill(
             ensemble,
             _student(cfg, base, out),
             temperature=cfg.distill.temperature,
             alpha=cfg.distill.alpha,
+            transfer=transfer,
+            transfer_limit=cfg.distill.transfer_limit,
             output=str(out / "student"),
             quiet=quiet,
         )

@@ -39,6 +39,20 @@ class TransferSet:
     dropped_duplicate: int = 0
     dropped_in_splits: int = 0
 
+    def summary(self) -> dict[str, int]:
+        """What ``ensemble.json`` and the report keep of it."""
+        return {
+            "examples": len(self.examples),
+            "dropped_in_splits": self.dropped_in_splits,
+            "dropped_duplicate": self.dropped_duplicate,
+        }
+
+
+def transfer_summary(student: Member | None) -> dict[str, int] | None:
+    """The transfer set a student was distilled on (kept and dropped counts), also after reloading."""
+    t = getattr(student, "transfer_", None)
+    return t.summary() if isinstance(t, TransferSet) else t
+
 
 def _rows(
     teacher: Ensemble,

@@ -14,6 +14,7 @@ import numpy as np
 from ..io import atomic_write_json, atomic_write_text
 from ..types import Example, Prediction
 from .base import Ensemble, Probas, repair_argmax, score
+from .distill import transfer_summary
 from .loglinear import LogLinearPool
 from .member import Member
 from .ner import tags_to_prediction
@@ -80,6 +81,7 @@ def ensemble_report(
         "weights": _member_weights(ensemble),
         "disagreement": disagreement(ensemble.task, probas, labels, thr),
         "rows": rows,
+        "student_transfer": transfer_summary(student),
     }
 
 
@@ -116,6 +118,13 @@ def render_markdown(report: dict[str, Any], title: str = "Ensemble report") -> s
     ]
     if report.get("weights") is not None:
         lines.append(f"Member weights: {', '.join(f'{w:.4g}' for w in report['weights'])}.")
+    t = report.get("student_transfer")
+    if t:
+        lines.append(
+            f"The student also learnt the ensemble's soft labels on {t['examples']} unlabelled transfer "
+            f"texts ({t['dropped_in_splits']} dropped as texts of its splits, {t['dropped_duplicate']} as "
+            "repeats)."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,7 @@ from ..io import atomic_write, atomic_write_json
 from .bagging import BaggingEnsemble
 from .base import Ensemble
 from .boosting import BoostingEnsemble
+from .distill import transfer_summary
 from .loglinear import LogLinearPool
 from .member import Member
 from .stacking import PerLabel, StackingEnsemble
@@ -113,6 +114,9 @@ def save_ensemble(ensemble: Ensemble, out: str | Path, student: Member | None = 
     student = student or ensemble.student_
     if student is not None:
         record["student"] = _entry(student, out)
+        summary = transfer_summary(student)
+        if summary is not None:
+            record["student"]["transfer"] = summary
     atomic_write_json(out / ENSEMBLE_FILE, record)
     return out
 
@@ -134,4 +138,5 @@ def load_ensemble(path: str | Path) -> Ensemble:
         ensemble.meta, ensemble.meta_ = None, _load_meta(path / record["meta_learner"])
     if "student" in record:
         ensemble.student_ = Member.from_run(path / record["student"]["path"], name=record["student"]["name"])
+        ensemble.student_.transfer_ = record["student"].get("transfer")  # a summary once reloaded
     return ensemble
