@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.quality.text import dedup_key
 from ..errors import ConfigError
 from ..models.tasks import Distillation, get_task
 from ..types import Example
@@ -84,10 +85,16 @@ def _student_task(teacher: Ensemble, student_recipe: dict[str, Any]) -> Any:
     return task
 
 
-def soft_labels(teacher: Ensemble, student_recipe: dict[str, Any], batch_size: int = 64) -> list[Any]:
-    """The teacher's probabilities for the student's training examples, in the student's label order."""
+def soft_labels(
+    teacher: Ensemble,
+    student_recipe: dict[str, Any],
+    batch_size: int = 64,
+    splits: dict[str, list[Example]] | None = None,
+) -> list[Any]:
+    """The teacher's probabilities for the student's training examples, in the student's label order
+    (``splits``: the student's data-stage splits, when already made)."""
     task = _student_task(teacher, student_recipe)
-    train = training_examples(student_recipe)["train"]
+    train = (splits or training_examples(student_recipe))["train"]
     return _rows(teacher, train, task.name, task.label_list(train), batch_size)
 
 
@@ -104,7 +111,9 @@ def _as_example(item: Example | str, ner: bool) -> Example:
 
 
 def _key(e: Example) -> str:
-    return " ".join(e.tokens) if e.tokens else " ".join(e.text.split())
+    """What makes two texts the same here: the data gate's duplicate key (NFKC, case-folded,
+    whitespace collapsed), over the words for NER."""
+    return dedup_key(" ".join(e.tokens) if e.tokens else e.text)
 
 
 def transfer_set(
@@ -113,13 +122,14 @@ def transfer_set(
     texts: Sequence[Example | str],
     *,
     limit: int | None = None,
+    splits: dict[str, list[Example]] | None = None,
 ) -> TransferSet:
     """The teacher's probabilities for unlabelled ``texts`` (strings or examples; NER: words split on
     whitespace unless the example has tokens), minus duplicates and texts that are in the student's
     splits; at most ``limit`` examples (the first ones kept)."""
     task = _student_task(teacher, student_recipe)
     ner = task.name == "ner"
-    splits = training_examples(student_recipe)
+    splits = splits or training_examples(student_recipe)
     seen = {_key(e) for split in splits.values() for e in split}
     kept: list[Example] = []
     taken: set[str] = set()
@@ -160,13 +170,14 @@ def distill(
         raise ConfigError("the student needs a recipe (backbone, method, data) to train from")
     if temperature <= 0 or not 0.0 <= alpha <= 1.0:
         raise ConfigError("distillation needs temperature > 0 and 0 <= alpha <= 1")
-    soft = soft_labels(teacher, student.recipe)
+    splits = training_examples(student.recipe)  # the data stage once, for both
+    soft = soft_labels(teacher, student.recipe, splits=splits)
     extra = None
     if transfer is not None:
         extra = (
             transfer
             if isinstance(transfer, TransferSet)
-            else transfer_set(teacher, student.recipe, transfer, limit=transfer_limit)
+            else transfer_set(teacher, student.recipe, transfer, limit=transfer_limit, splits=splits)
         )
         if not extra.examples:
             raise ConfigError(
