@@ -23,6 +23,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   (T=2, alpha=0.5); ``distill-loglinear``: the same from the ``stacking-loglinear`` ensemble;
   ``distill-transfer``: the same plus a transfer set, the rest of the training file with its labels
   dropped (text no member has seen), trained on the pooled stack's soft labels alone;
+  ``distill-transfer-self``, the control: the same student and transfer set taught by member 1
+  alone (what the extra text gives without the ensemble);
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
   (3 folds over members 1 and 2, logistic regression): members of their own (``partial``).
 
@@ -65,6 +67,7 @@ CHEAP = [
     "distill",
     "distill-loglinear",
     "distill-transfer",
+    "distill-transfer-self",
 ]
 COSTLY = ["bagging", "boosting", "stacking-kfold"]
 MEMBER_METHODS = [
@@ -263,16 +266,20 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell in ("distill", "distill-loglinear", "distill-transfer"):
+    elif cell in ("distill", "distill-loglinear", "distill-transfer", "distill-transfer-self"):
         if cell == "distill":
             teacher: Any = VotingEnsemble(members).fit()
+        elif cell == "distill-transfer-self":  # the control: member 1 alone teaches on the same text
+            teacher = VotingEnsemble(members[:1]).fit()
         else:  # the stacked ensemble, its pool fitted on the validation split
             teacher = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
-        where = work / {"distill": "student", "distill-loglinear": "student-loglinear"}.get(
-            cell, "student-transfer"
-        )
+        where = work / {
+            "distill": "student",
+            "distill-loglinear": "student-loglinear",
+            "distill-transfer": "student-transfer",
+        }.get(cell, "student-transfer-self")
         student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
-        transfer = unlabelled_rest(dataset) if cell == "distill-transfer" else None
+        transfer = unlabelled_rest(dataset) if cell.startswith("distill-transfer") else None
         distill(teacher, student, temperature=2.0, alpha=0.5, transfer=transfer, output=str(where))
         if student.transfer_ is not None:
             result["transfer"] = {
@@ -394,7 +401,28 @@ def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[s
         "vs member picked on validation",
         "members disagree %",
     ]
-    return markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
+    table = markdown_table([dict(zip(head, r, strict=True)) for r in rows], head)
+    return table + kept_gain(cells, prefix, best)
+
+
+def kept_gain(cells: dict[str, dict[int, dict]], prefix: str, best: dict[int, float]) -> str:
+    """How much of the pooled stack's gain over the best member each of its students keeps (the
+    target: at least half), over the seeds where both were run."""
+    pool = cells.get(f"{prefix}stacking-loglinear", {})
+    lines = []
+    for cell in ("distill-loglinear", "distill-transfer"):
+        rs = cells.get(f"{prefix}{cell}", {})
+        seeds = sorted(s for s in rs if s in pool and s in best)
+        if not seeds:
+            continue
+        gain = statistics.mean(pool[s]["score"] - best[s] for s in seeds)
+        kept = statistics.mean(rs[s]["score"] - best[s] for s in seeds)
+        share = f"{100 * kept / gain:.0f}% of it" if gain > 0 else "no gain to keep"
+        lines.append(
+            f"- `{prefix}{cell}` (seeds {', '.join(map(str, seeds))}): the stack gains {100 * gain:+.2f} "
+            f"points over the best member, the student {100 * kept:+.2f} ({share})"
+        )
+    return ("\n\n" + "\n".join(lines)) if lines else ""
 
 
 def report(dataset: str) -> str:
