@@ -132,15 +132,17 @@ def test_examples(dataset: str) -> list:
 
 
 def unlabelled_rest(dataset: str) -> list[str]:
-    """The texts of the training file (labels dropped): the transfer set of ``distill-transfer``.
-    Distillation drops the ones in the members' subset and splits, which leaves the part of the file
-    no member has seen: the unlabelled in-domain text a user distils on."""
+    """The texts of the training file (labels dropped) that are not in the test file: the transfer
+    set of ``distill-transfer``. Distillation drops the ones in the members' subset and validation
+    split, which leaves the part of the file no member has seen: the unlabelled in-domain text a
+    user distils on."""
+    from tuneforge.data.quality.text import dedup_key
     from tuneforge.data.readers import read_examples
 
     train, _, _, fmt, _ = DATASETS[dataset]
-    return [
-        e.text for e in read_examples(str(require_data(dataset) / train), task="classification", format=fmt)
-    ]
+    test = {dedup_key(e.text) for e in test_examples(dataset)}  # a few test texts recur in train
+    rows = read_examples(str(require_data(dataset) / train), task="classification", format=fmt)
+    return [e.text for e in rows if dedup_key(e.text) not in test]
 
 
 def fitted(member, out: Path):
