@@ -350,7 +350,7 @@ def test_members_on_different_backbones(demo_data, tmp_path, task):
         assert np.allclose(a, b, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("task", ["classification", "ner"])
+@pytest.mark.parametrize("task", ["classification", "ner", "multilabel"])
 def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
     """Unlabelled text joins the student's training on the teacher's soft labels alone; texts of the
     student's own splits and repeats are dropped and counted."""
@@ -361,13 +361,13 @@ def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
         members = fitted[1]
     else:
         members = [
-            Member(_recipe(demo_data, "ner", tmp_path / f"n{s}", seed=s), name=f"n{s}").fit(
+            Member(_recipe(demo_data, task, tmp_path / f"n{s}", seed=s), name=f"n{s}").fit(
                 output=tmp_path / f"n{s}"
             )
             for s in (1, 2)
         ]
     teacher = VotingEnsemble(members).fit()
-    kind = "intent" if task == "classification" else "ner"
+    kind = {"classification": "intent", "ner": "ner", "multilabel": "multilabel"}[task]
     other = write_demo(tmp_path / "other", task=kind, sizes=(40, 5, 5), seed=7)  # unseen text
     fresh = read_texts(other["train"])
     own = training_examples(members[0].recipe)
