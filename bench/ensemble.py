@@ -19,6 +19,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   adapters), and ``diverse-bagging``: 4 full fine-tuning runs on bootstrap samples;
 - ``seeds-*``: the same cells over four full fine-tuning runs that differ only in their seed (a deep
   ensemble; members 1 and 3 are the diverse set's full runs, same recipe and seed, copied not retrained);
+- ``backbones-*``: full fine-tuning of MiniLM-L6 (members 1 and 3, the diverse set's runs) and of the
+  3-layer paraphrase MiniLM (members 2 and 4): members that differ in pretraining;
 - ``distill``: a student (same recipe as member 1) trained on the soft-voting ensemble's soft labels
   (T=2, alpha=0.5); ``distill-loglinear``: the same from the ``stacking-loglinear`` ensemble;
   ``distill-transfer``: the same plus a transfer set, the rest of the training file with its labels
@@ -87,11 +89,29 @@ DIVERSE_METHODS = [
 # a deep ensemble: four full fine-tuning runs that differ only in their seed (the order of the
 # batches, the dropout masks)
 SEED_METHODS = [{"name": "full"}] * 4
-MEMBER_SETS = {"": MEMBER_METHODS, "diverse-": DIVERSE_METHODS, "seeds-": SEED_METHODS}
+# members on two backbones (MiniLM-L6 and the 3-layer paraphrase MiniLM): other pretraining, other
+# mistakes; members 1 and 3 are the diverse set's full runs
+BACKBONE_METHODS = [
+    {"name": "full"},
+    {"name": "full", "backbone": "minilm-l3"},
+    {"name": "full"},
+    {"name": "full", "backbone": "minilm-l3"},
+]
+MEMBER_SETS = {
+    "": MEMBER_METHODS,
+    "diverse-": DIVERSE_METHODS,
+    "seeds-": SEED_METHODS,
+    "backbones-": BACKBONE_METHODS,
+}
 # bagging of full fine-tuning runs: diversity from the data (bootstrap samples) on top of the seeds
-DIVERSE = [f"diverse-{c}" for c in CHEAP] + ["diverse-bagging"] + [f"seeds-{c}" for c in CHEAP]
+DIVERSE = (
+    [f"diverse-{c}" for c in CHEAP]
+    + ["diverse-bagging"]
+    + [f"seeds-{c}" for c in CHEAP]
+    + [f"backbones-{c}" for c in CHEAP]
+)
 # a member of one set that is the very run of another set's member (same method, same seed)
-SAME_RUNS = {"seeds": "diverse"}
+SAME_RUNS = {"seeds": "diverse", "backbones": "diverse"}
 
 
 def member_set(cell: str) -> tuple[str, str, list[dict]]:
@@ -101,6 +121,9 @@ def member_set(cell: str) -> tuple[str, str, list[dict]]:
 
 
 def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int, out: Path) -> dict[str, Any]:
+    """A member's recipe; ``method`` may name the member's ``backbone`` (default MiniLM-L6)."""
+    method = dict(method)
+    backbone = method.pop("backbone", "minilm-l6")
     train, dev, _, fmt, epochs = DATASETS[dataset]
     root = require_data(dataset)
     data: dict[str, Any] = {
@@ -115,7 +138,7 @@ def base_recipe(args: argparse.Namespace, dataset: str, method: dict, seed: int,
     return {
         "task": "classification",
         "data": data,
-        "backbone": "minilm-l6",
+        "backbone": backbone,
         "method": method,
         "model": {"max_length": 64},
         "output": str(out),
@@ -443,6 +466,11 @@ def report(dataset: str) -> str:
     if cells.get("seeds-members"):
         table += "\n\nFour full fine-tuning runs, seeds only (a deep ensemble):\n\n" + accuracy_table(
             cells, "seeds-", []
+        )
+    if cells.get("backbones-members"):
+        table += (
+            "\n\nTwo backbones (full fine-tuning of MiniLM-L6, MiniLM-L3, MiniLM-L6, MiniLM-L3):\n\n"
+            + accuracy_table(cells, "backbones-", [])
         )
     costs = [r["cost"] for r in members.values()]
     cost_rows = [
