@@ -15,13 +15,15 @@ stays honest."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..data.quality.text import dedup_key
+from ..config import recipe_from_dict
+from ..data.quality.text import clean_text, dedup_key
 from ..errors import ConfigError
 from ..models.tasks import Distillation, get_task
 from ..types import Example
@@ -126,16 +128,27 @@ def transfer_set(
 ) -> TransferSet:
     """The teacher's probabilities for unlabelled ``texts`` (strings or examples; NER: words split on
     whitespace unless the example has tokens), minus duplicates and texts that are in the student's
-    splits; at most ``limit`` examples (the first ones kept)."""
+    splits; at most ``limit`` examples (the first ones kept). Texts are normalised as the student's
+    training texts are (``data.quality.normalize: fix``)."""
     task = _student_task(teacher, student_recipe)
     ner = task.name == "ner"
     splits = splits or training_examples(student_recipe)
     seen = {_key(e) for split in splits.values() for e in split}
+    recipe = copy.deepcopy(student_recipe)
+    recipe.pop("ensemble", None)
+    quality = recipe_from_dict(recipe, source="student recipe").data.quality
+    normalize = quality.enabled and quality.normalize == "fix"  # as the training texts were
     kept: list[Example] = []
     taken: set[str] = set()
     duplicate = in_splits = 0
     for item in texts:
         e = _as_example(item, ner)
+        if normalize:
+            e = (
+                replace(e, tokens=tuple(clean_text(t) or t for t in e.tokens))
+                if e.tokens
+                else replace(e, text=clean_text(e.text))
+            )
         k = _key(e)
         if not k:
             continue
