@@ -489,9 +489,13 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             candidate = base / value
             if candidate.exists():
                 setattr(recipe.data, key, str(candidate))
-    d = recipe.ensemble.distill if recipe.ensemble else None
+    ens = recipe.ensemble
+    d = ens.distill if ens else None
     if d is not None and d.transfer and not Path(d.transfer).exists() and (base / d.transfer).exists():
         d.transfer = str(base / d.transfer)  # relative to the recipe file, like the data paths
+    for member in ens.members if ens else []:
+        if member.run and not Path(member.run).exists() and (base / member.run).exists():
+            member.run = str(base / member.run)
     return recipe
 
 

@@ -52,6 +52,20 @@ def test_load_recipe_resolves_paths_relative_to_the_recipe(tmp_path):
     assert r.data.train == str(tmp_path / "data" / "train.csv")
 
 
+def test_load_recipe_resolves_ensemble_paths_relative_to_the_recipe(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("text,label\na,b\n")
+    (tmp_path / "data" / "unlabelled.txt").write_text("some text\n")
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "r.yaml").write_text(
+        "data:\n  train: data/train.csv\nensemble:\n  members:\n    - {run: runs/a}\n    - {run: runs/gone}\n"
+        "  distill: {transfer: data/unlabelled.txt}\n"
+    )
+    r = load_recipe(tmp_path / "r.yaml")
+    assert r.ensemble.distill.transfer == str(tmp_path / "data" / "unlabelled.txt")
+    assert [m.run for m in r.ensemble.members] == [str(tmp_path / "runs" / "a"), "runs/gone"]  # as given
+
+
 @pytest.mark.parametrize("content, msg", [("data: [unclosed", "not valid YAML"), ("- a\n- b\n", "mapping")])
 def test_load_recipe_rejects_malformed_yaml(tmp_path, content, msg):
     (tmp_path / "r.yaml").write_text(content)
