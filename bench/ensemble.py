@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import markdown_table, require_data, write_json  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ensemble"
+DEFAULT_SUBSET = 3000
 DATASETS = {
     "banking77": ("train.csv", None, "test.csv", "auto", 3),
     "sst2": ("stsa.binary.train", "stsa.binary.dev", "stsa.binary.test", "txt", 2),
@@ -256,7 +257,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
 
     test = test_examples(dataset)
     prefix, cell, methods = member_set(cell)
-    work = Path(args.work) / dataset / f"seed{seed}" / prefix.rstrip("-")
+    work = Path(args.work) / folder(args, dataset) / f"seed{seed}" / prefix.rstrip("-")
     members = members_for(args, dataset, seed, methods, work)
     base = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "x"), name="p")
     validation = training_examples(base.recipe)["validation"]
@@ -349,8 +350,14 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     return result
 
 
-def cell_path(dataset: str, cell: str, seed: int) -> Path:
-    return RESULTS / dataset / f"{cell}-seed{seed}.json"
+def folder(args: argparse.Namespace, dataset: str) -> str:
+    """Where a dataset's cells and members live: ``<dataset>`` for the default 3,000-example subset,
+    ``<dataset>-<n>`` for another ``--train-subset``."""
+    return dataset if args.train_subset == DEFAULT_SUBSET else f"{dataset}-{args.train_subset}"
+
+
+def cell_path(args: argparse.Namespace, dataset: str, cell: str, seed: int) -> Path:
+    return RESULTS / folder(args, dataset) / f"{cell}-seed{seed}.json"
 
 
 def run_all(args) -> None:
@@ -362,7 +369,7 @@ def run_all(args) -> None:
         for c in cells
     ]
     for dataset, cell, seed in plan:
-        path = cell_path(dataset, cell, seed)
+        path = cell_path(args, dataset, cell, seed)
         if path.is_file() or (args.cells and cell not in args.cells):
             continue
         print(f"== {dataset} {cell} seed {seed}", flush=True)
@@ -372,6 +379,7 @@ def run_all(args) -> None:
 
 
 def _load(dataset: str) -> dict[str, dict[int, dict]]:
+    """The finished cells of a results folder (a dataset, or ``<dataset>-<n>``)."""
     cells: dict[str, dict[int, dict]] = {}
     for path in sorted((RESULTS / dataset).glob("*-seed*.json")):
         r = json.loads(path.read_text())
@@ -501,7 +509,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["banking77", "sst2"], choices=list(DATASETS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--train-subset", type=int, default=3000)
+    p.add_argument(
+        "--train-subset",
+        type=int,
+        default=DEFAULT_SUBSET,
+        help="training examples per member; other than 3000, cells go to results/ensemble/<dataset>-<n>",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cells", nargs="*", default=None, help="only these cells")
     p.add_argument("--work", default=os.environ.get("TUNEFORGE_BENCH_WORK", "/tmp/tuneforge-bench-ensemble"))
@@ -516,7 +529,7 @@ def main() -> None:
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.report:
-        print("\n".join(report(d) for d in args.datasets))
+        print("\n".join(report(folder(args, d)) for d in args.datasets))
         return
     if args.cost:
         for dataset in args.datasets:
