@@ -155,7 +155,7 @@ def test_examples(dataset: str) -> list:
     return read_examples(str(require_data(dataset) / test), task="classification", format=fmt)
 
 
-def unlabelled_rest(dataset: str) -> list[str]:
+def unlabelled_rest(dataset: str, test: list) -> list[str]:
     """The texts of the training file (labels dropped) that are not in the test file: the transfer
     set of ``distill-transfer``. Distillation drops the ones in the members' subset and validation
     split, which leaves the part of the file no member has seen: the unlabelled in-domain text a
@@ -164,9 +164,9 @@ def unlabelled_rest(dataset: str) -> list[str]:
     from tuneforge.data.readers import read_examples
 
     train, _, _, fmt, _ = DATASETS[dataset]
-    test = {dedup_key(e.text) for e in test_examples(dataset)}  # a few test texts recur in train
+    in_test = {dedup_key(e.text) for e in test}  # a few test texts recur in train
     rows = read_examples(str(require_data(dataset) / train), task="classification", format=fmt)
-    return [e.text for e in rows if dedup_key(e.text) not in test]
+    return [e.text for e in rows if dedup_key(e.text) not in in_test]
 
 
 def fitted(member, out: Path):
@@ -305,7 +305,7 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
             "distill-transfer": "student-transfer",
         }.get(cell, "student-transfer-self")
         student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
-        transfer = unlabelled_rest(dataset) if cell.startswith("distill-transfer") else None
+        transfer = unlabelled_rest(dataset, test) if cell.startswith("distill-transfer") else None
         distill(teacher, student, temperature=2.0, alpha=0.5, transfer=transfer, output=str(where))
         if student.transfer_ is not None:
             result["transfer"] = {

@@ -483,19 +483,15 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise ConfigError(f"{path}: a recipe is a mapping of keys (task, data, backbone, ...)")
     base = path.parent
     recipe = recipe_from_dict(data, overrides, source=str(path))
-    for key in ("train", "validation", "test"):  # data paths are relative to the recipe file
-        value = getattr(recipe.data, key)
-        if value and not Path(value).is_absolute() and not Path(value).exists():
-            candidate = base / value
-            if candidate.exists():
-                setattr(recipe.data, key, str(candidate))
+    # paths in the recipe may be relative to the recipe file (when they are not to the working folder)
     ens = recipe.ensemble
-    d = ens.distill if ens else None
-    if d is not None and d.transfer and not Path(d.transfer).exists() and (base / d.transfer).exists():
-        d.transfer = str(base / d.transfer)  # relative to the recipe file, like the data paths
-    for member in ens.members if ens else []:
-        if member.run and not Path(member.run).exists() and (base / member.run).exists():
-            member.run = str(base / member.run)
+    fields = [(recipe.data, key) for key in ("train", "validation", "test")]
+    fields += [(ens.distill, "transfer")] if ens and ens.distill else []
+    fields += [(member, "run") for member in (ens.members if ens else [])]
+    for owner, key in fields:
+        value = getattr(owner, key)
+        if value and not Path(value).is_absolute() and not Path(value).exists() and (base / value).exists():
+            setattr(owner, key, str(base / value))
     return recipe
 
 

@@ -65,6 +65,11 @@ def load_splits(recipe: Recipe, run: RunDir) -> dict[str, list[Example]]:
     return prepare_data(recipe, run).splits
 
 
+def _soft_row(task: Task, target: Any) -> Any:
+    """One example's soft targets as plain floats (NER: one row per word)."""
+    return [list(map(float, row)) for row in target] if task.name == "ner" else list(map(float, target))
+
+
 def _attach_targets(
     task: Task,
     feats: list[dict[str, Any]],
@@ -82,9 +87,7 @@ def _attach_targets(
     if soft is not None:
         task.distillation = distillation or Distillation()
         for f, target in zip(feats, soft, strict=True):
-            f["soft_targets"] = (
-                [list(map(float, row)) for row in target] if task.name == "ner" else list(map(float, target))
-            )
+            f["soft_targets"] = _soft_row(task, target)
     if weights is None:
         return feats
     if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
@@ -121,9 +124,7 @@ def _transfer_feats(
     feats = task.encode(unlabelled, tokenizer, label2id, max_length)
     for f, target in zip(feats, targets, strict=True):
         f["labels"] = task.placeholder_target(f, len(label2id))
-        f["soft_targets"] = (
-            [list(map(float, row)) for row in target] if task.name == "ner" else list(map(float, target))
-        )
+        f["soft_targets"] = _soft_row(task, target)
         f["hard"] = 0.0
         if "weight" in labelled[0]:
             f["weight"] = 1.0

@@ -15,20 +15,18 @@ stays honest."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..config import recipe_from_dict
-from ..data.quality.text import clean_text, dedup_key
+from ..data.quality.text import dedup_key, normalize_example
 from ..errors import ConfigError
 from ..models.tasks import Distillation, get_task
 from ..types import Example
 from .base import Ensemble
-from .member import Member, training_examples
+from .member import Member, parsed_recipe, training_examples
 from .ner import align_tags
 
 
@@ -134,9 +132,7 @@ def transfer_set(
     ner = task.name == "ner"
     splits = splits or training_examples(student_recipe)
     seen = {_key(e) for split in splits.values() for e in split}
-    recipe = copy.deepcopy(student_recipe)
-    recipe.pop("ensemble", None)
-    quality = recipe_from_dict(recipe, source="student recipe").data.quality
+    quality = parsed_recipe(student_recipe, source="student recipe").data.quality
     normalize = quality.enabled and quality.normalize == "fix"  # as the training texts were
     kept: list[Example] = []
     taken: set[str] = set()
@@ -144,11 +140,7 @@ def transfer_set(
     for item in texts:
         e = _as_example(item, ner)
         if normalize:
-            e = (
-                replace(e, tokens=tuple(clean_text(t) or t for t in e.tokens))
-                if e.tokens
-                else replace(e, text=clean_text(e.text))
-            )
+            e = normalize_example(e)
         k = _key(e)
         if not k:
             continue
@@ -158,7 +150,7 @@ def transfer_set(
             duplicate += 1
         else:
             taken.add(k)
-            kept.append(Example(text=e.text, tokens=e.tokens, sep=e.sep, source=e.source, line=e.line))
+            kept.append(replace(e, label=None, tags=None))  # whatever labels a file had are not used
     if limit is not None:
         kept = kept[:limit]
     labels = task.label_list(splits["train"])

@@ -137,12 +137,17 @@ def pin_data_seed(recipe: dict[str, Any]) -> dict[str, Any]:
     return recipe
 
 
+def parsed_recipe(recipe: dict[str, Any], source: str = "ensemble member") -> Recipe:
+    """A member's recipe dict parsed (defaults filled in), without an ``ensemble:`` section."""
+    r = copy.deepcopy(recipe)
+    r.pop("ensemble", None)
+    return recipe_from_dict(r, source=source)
+
+
 def data_identity(recipe: dict[str, Any]) -> dict[str, Any]:
     """What decides a member's data: its data section with defaults filled in and the effective data
     seed (``data.seed``, else ``train.seed``)."""
-    r = copy.deepcopy(recipe)
-    r.pop("ensemble", None)
-    parsed = recipe_from_dict(r, source="ensemble member")
+    parsed = parsed_recipe(recipe)
     return parsed.data.model_dump(mode="json") | {"seed": parsed.data_seed}
 
 
@@ -155,9 +160,7 @@ def training_examples(recipe: dict[str, Any]) -> dict[str, list[Example]]:
     from ..models.backbones import load_tokenizer, resolve_backbone
     from ..rundir import RunDir
 
-    r = copy.deepcopy(recipe)
-    r.pop("ensemble", None)
-    parsed = recipe_from_dict(r, source="ensemble data")
+    parsed = parsed_recipe(recipe, source="ensemble data")
     method = get_method(parsed.method.name, parsed.method.options())
     spec = resolve_backbone(parsed.backbone)
     max_length = min(parsed.model.max_length, spec.max_length - method.extra_positions())
