@@ -356,6 +356,29 @@ def folder(args: argparse.Namespace, dataset: str) -> str:
     return dataset if args.train_subset == DEFAULT_SUBSET else f"{dataset}-{args.train_subset}"
 
 
+def oracle(args: argparse.Namespace, dataset: str, seed: int) -> dict[str, dict[str, float]]:
+    """Per member set of a (dataset, seed) whose test probabilities are cached: the best member's test
+    accuracy and the share of test examples at least one member gets right (what no combination of
+    these members can exceed), from the cached probabilities."""
+    from tuneforge.ensemble import Member
+    from tuneforge.ensemble.member import gold_indices
+
+    test = test_examples(dataset)
+    out = {}
+    for prefix in MEMBER_SETS:
+        work = Path(args.work) / folder(args, dataset) / f"seed{seed}" / prefix.rstrip("-")
+        if not (work / "test_probas.pkl").is_file():
+            continue
+        probas = pickle.loads((work / "test_probas.pkl").read_bytes())
+        gold = gold_indices(test, Member.from_run(work / "members" / "m1").labels)
+        right = np.stack([p.argmax(1) == gold for p in probas])
+        out[prefix.rstrip("-") or "shared"] = {
+            "best_member": round(float(right.mean(1).max()), 4),
+            "some_member_right": round(float(right.any(0).mean()), 4),
+        }
+    return out
+
+
 def cell_path(args: argparse.Namespace, dataset: str, cell: str, seed: int) -> Path:
     return RESULTS / folder(args, dataset) / f"{cell}-seed{seed}.json"
 
@@ -520,6 +543,13 @@ def main() -> None:
     p.add_argument("--work", default=os.environ.get("TUNEFORGE_BENCH_WORK", "/tmp/tuneforge-bench-ensemble"))
     p.add_argument("--report", action="store_true")
     p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="only the room a combination has: per member set with cached test probabilities, the best "
+        "member's accuracy and the share of test examples some member gets right (results/ensemble/"
+        "oracle_<dataset>_seed<k>.json)",
+    )
+    p.add_argument(
         "--cost",
         metavar="TAG",
         help="only re-measure the shared-backbone inference cost of the trained members of each "
@@ -528,6 +558,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=9, help="--cost: timing repeats (median)")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.oracle:
+        for dataset in args.datasets:
+            for seed in args.seeds:
+                result = oracle(args, dataset, seed)
+                write_json(RESULTS / f"oracle_{folder(args, dataset)}_seed{seed}.json", result)
+                print(dataset, seed, json.dumps(result), flush=True)
+        return
     if args.report:
         print("\n".join(report(folder(args, d)) for d in args.datasets))
         return
