@@ -3,6 +3,8 @@
     python bench/ensemble.py --datasets banking77 sst2 --seeds 1 2 3 --train-subset 3000
     python bench/ensemble.py --report            # markdown tables from the finished cells
     python bench/ensemble.py --datasets banking77 --seeds 1 --cost idle   # re-time trained members
+    python bench/ensemble.py --oracle --datasets banking77 sst2 --seeds 1    # room for a combination
+    python bench/ensemble.py --datasets banking77 --seeds 1 --train-subset 10003   # the whole split
 
 Members (MiniLM-L6, trained on one seeded subset per (dataset, seed), all sharing the embeddings and
 the lower 5 of 6 layers, so one shared pass serves all four): two ``partial`` runs
