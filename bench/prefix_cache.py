@@ -2,6 +2,10 @@
 with the cache off and on, one after the other in one invocation.
 
     python bench/prefix_cache.py --dataset banking77 --train-subset 3000 --epochs 4
+    python bench/prefix_cache.py --method lora --freeze-layers 3   # LoRA in the upper 3 layers only
+
+``--method`` other than ``partial`` adapts only the layers above ``--freeze-layers``
+(``method.layers``), which leaves the lower ones untouched and cacheable.
 
 Reports the training time of the first epoch (the cache fills) and the mean of the later epochs,
 from ``metrics.jsonl`` (evaluation excluded), the speed-up of the later epochs, and whether both runs
@@ -26,6 +30,25 @@ from bench.methods import DATASETS, data_section  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+N_LAYERS = 6  # MiniLM-L6
+METHODS = {
+    "partial": {"name": "partial"},
+    "adapter-pfeiffer": {"name": "adapter", "placement": "pfeiffer"},
+    "adapter-houlsby": {"name": "adapter", "placement": "houlsby"},
+    "lora": {"name": "lora"},
+    "ia3": {"name": "ia3"},
+}
+
+
+def method_spec(args: argparse.Namespace) -> dict[str, Any]:
+    spec = dict(METHODS[args.method])
+    if args.method == "partial":
+        spec["freeze_layers"] = args.freeze_layers
+    else:
+        spec["layers"] = list(range(args.freeze_layers, N_LAYERS))
+    return spec
+
+
 def one_run(args: argparse.Namespace, cache: str, out: Path) -> dict[str, Any]:
     import tuneforge
 
@@ -34,7 +57,7 @@ def one_run(args: argparse.Namespace, cache: str, out: Path) -> dict[str, Any]:
         "task": task,
         "data": data,
         "backbone": "minilm-l6",
-        "method": {"name": "partial", "freeze_layers": args.freeze_layers},
+        "method": method_spec(args),
         "output": str(out),
         "track": ["jsonl"],
         "train": {
@@ -65,6 +88,7 @@ def main() -> int:
     p.add_argument("--train-subset", type=int, default=3000)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--freeze-layers", type=int, default=3)
+    p.add_argument("--method", default="partial", choices=sorted(METHODS))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS / "prefix_cache.json")
     args = p.parse_args()
@@ -77,6 +101,7 @@ def main() -> int:
         "dataset": args.dataset,
         "train_subset": args.train_subset,
         "freeze_layers": args.freeze_layers,
+        "method": method_spec(args),
         "off": off,
         "on": on,
         "later_epoch_speedup": round(speedup, 3),

@@ -400,7 +400,8 @@ def _setup_prefix_cache(recipe: Recipe, method, model, train_feats, progress: Pr
     if n_frozen == 0:
         raise ConfigError(
             f"train.cache_frozen_prefix=on, but method {method.name!r} leaves no lower layers frozen; "
-            "use method: {name: partial, freeze_layers: N} or cache_frozen_prefix=auto"
+            "use method: {name: partial, freeze_layers: N}, a method with layers: [...] above the lowest "
+            "layer (adapter, lora, adalora, ia3) or cache_frozen_prefix=auto"
         )
     if not supports_prefix_cache(model.backbone):
         if mode == "on":

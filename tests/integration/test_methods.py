@@ -86,9 +86,18 @@ def test_interrupted_run_resumes_to_identical_metrics(demo_data, tmp_path, monke
     assert _summary(resumed)["metrics"] == expected
 
 
-@pytest.mark.parametrize("task", ["classification", "ner"])
-def test_frozen_prefix_cache_gives_the_same_results(demo_data, tmp_path, task):
-    method = {"name": "partial", "freeze_layers": 1}
+@pytest.mark.parametrize(
+    ("task", "method"),
+    [
+        ("classification", {"name": "partial", "freeze_layers": 1}),
+        ("ner", {"name": "partial", "freeze_layers": 1}),
+        ("classification", {"name": "adapter", "placement": "houlsby", "layers": [1]}),
+        ("ner", {"name": "lora", "layers": [1]}),
+        ("classification", {"name": "ia3", "layers": [1]}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v["name"],
+)
+def test_frozen_prefix_cache_gives_the_same_results(demo_data, tmp_path, task, method):
     off = _run(demo_data, tmp_path, "off", method, task=task, epochs=3, cache_frozen_prefix="off")
     on = _run(demo_data, tmp_path, "on", method, task=task, epochs=3, cache_frozen_prefix="on")
     s_off, s_on = _summary(off), _summary(on)

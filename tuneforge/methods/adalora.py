@@ -12,7 +12,7 @@ from pydantic import Field
 
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
-from .base import MethodOptions, register
+from .base import LAYERS_HELP, MethodOptions, register
 from .peft_base import PeftMethod
 
 
@@ -29,6 +29,7 @@ class AdaLoraOptions(MethodOptions):
     beta2: float = Field(0.85, gt=0.0, lt=1.0, description="EMA factor of the uncertainty")
     orth_reg_weight: float = Field(0.5, ge=0.0, description="weight of the orthogonality penalty")
     total_steps: int | None = Field(None, ge=1, description="set by tuneforge from the run length")
+    layers: list[int] | None = Field(None, description=LAYERS_HELP)
 
 
 @register

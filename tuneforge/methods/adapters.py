@@ -15,11 +15,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from ..errors import ConfigError
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
 from . import targets
-from .base import Method, MethodOptions, freeze_backbone, register
+from .base import LAYERS_HELP, Method, MethodOptions, freeze_backbone, freeze_prefix, register
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "swish": nn.SiLU, "tanh": nn.Tanh}
 
@@ -57,7 +56,7 @@ class AdapterOptions(MethodOptions):
     reduction_factor: int = Field(16, ge=1, description="bottleneck size = hidden size / reduction_factor")
     activation: Literal["relu", "gelu", "swish", "tanh"] = "relu"
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside the bottleneck")
-    layers: list[int] | None = Field(None, description="layer indices that get adapters; default: all")
+    layers: list[int] | None = Field(None, description=LAYERS_HELP)
     train_layernorm: bool = Field(False, description="also train the backbone's LayerNorms")
 
 
@@ -75,16 +74,15 @@ class Adapters(Method):
         freeze_backbone(model)
         backbone = model.backbone
         n_layers = len(targets.layer_stack(backbone))
-        wanted = set(range(n_layers)) if o.layers is None else set(o.layers)
-        bad = sorted(i for i in wanted if not 0 <= i < n_layers)
-        if bad:
-            raise ConfigError(f"method.layers {bad} out of range: this backbone has layers 0..{n_layers - 1}")
+        wanted = (
+            set(range(n_layers)) if o.layers is None else targets.check_layers(backbone, o.layers, self.name)
+        )
         roles = ["attn_out", "ffn_out"] if o.placement == "houlsby" else ["ffn_out"]
         names = [n for role in roles for n in targets.find(backbone, role, self.name)]
         hidden = backbone.config.hidden_size
         size = max(1, hidden // o.reduction_factor)
         for name in names:
-            if _layer_index(name) not in wanted:
+            if targets.layer_index(name) not in wanted:
                 continue
             parent_name, _, attr = name.rpartition(".")
             parent = backbone.get_submodule(parent_name)
@@ -95,11 +93,10 @@ class Adapters(Method):
             for _, module in targets.norm_modules(backbone):
                 for p in module.parameters():
                     p.requires_grad_(True)
+        if self.frozen_prefix(model):
+            freeze_prefix(model, self.frozen_prefix(model))
 
-
-def _layer_index(name: str) -> int:
-    parts = name.split(".")
-    for prev, part in zip(parts, parts[1:], strict=False):
-        if prev in ("layer", "layers") and part.isdigit():
-            return int(part)
-    return -1
+    def frozen_prefix(self, model: TaskModel) -> int:
+        """The layers below the lowest adapted one are untouched (unless every LayerNorm trains)."""
+        o: AdapterOptions = self.options  # type: ignore[assignment]
+        return 0 if o.layers is None or o.train_layernorm else min(o.layers)

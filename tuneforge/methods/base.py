@@ -14,12 +14,18 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from ..errors import ConfigError, RunError, did_you_mean
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
+from ..models.prefix_cache import base_model
 
 ADAPTER_FILE = "adapter.safetensors"
+LAYERS_HELP = (
+    "transformer layers the method adapts (0 = the lowest); default: all. The embeddings and the layers "
+    "below the lowest one stay frozen and run in inference mode, so training caches their outputs"
+)
 HEAD_FILE = "head.safetensors"
 
 
@@ -131,6 +137,27 @@ class Method(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **self.options.model_dump()}
+
+
+def _inference_mode(module: nn.Module, args: object) -> None:
+    module.train(False)
+
+
+def freeze_prefix(model: TaskModel, n_layers: int, embeddings: bool = True) -> None:
+    """Freeze the embeddings (``embeddings``) and the lower ``n_layers`` transformer layers and run
+    them in inference mode (no dropout) even while the model trains: their output then depends on the
+    input alone, which is what makes it cacheable (``Method.frozen_prefix``)."""
+    from . import targets  # targets imports nothing from here; imported late to keep the plug-in order
+
+    backbone = base_model(model.backbone)
+    frozen: list[nn.Module] = list(targets.layer_stack(backbone)[:n_layers])
+    found = getattr(backbone, "embeddings", None) or getattr(backbone, "embed_tokens", None)
+    if embeddings and found is not None:
+        frozen.append(found)
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+        module.register_forward_pre_hook(_inference_mode)
 
 
 def save_head(model: TaskModel, out: Path) -> None:

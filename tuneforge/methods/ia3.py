@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..models.backbones import BackboneSpec
 from . import targets
-from .base import MethodOptions, register
+from .base import LAYERS_HELP, MethodOptions, register
 from .peft_base import PeftMethod
 
 
@@ -18,6 +18,7 @@ class IA3Options(MethodOptions):
     feedforward_modules: list[str] | None = Field(
         None, description="of those, the ones whose input (not output) is scaled; default: FFN out"
     )
+    layers: list[int] | None = Field(None, description=LAYERS_HELP)
 
 
 @register

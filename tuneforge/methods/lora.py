@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ..models.backbones import BackboneSpec
-from .base import MethodOptions, register
+from .base import LAYERS_HELP, MethodOptions, register
 from .peft_base import PeftMethod
 
 
@@ -18,6 +18,7 @@ class LoraOptions(MethodOptions):
     target_modules: list[str] | None = Field(None, description="module names; default: the backbone's own")
     rslora: bool = Field(False, description="rank-stabilised scaling alpha / sqrt(r)")
     dora: bool = Field(False, description="weight-decomposed LoRA (DoRA)")
+    layers: list[int] | None = Field(None, description=LAYERS_HELP)
 
 
 @register

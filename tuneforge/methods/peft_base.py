@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import ConfigError
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
-from .base import Method, freeze_backbone, load_head, save_head
+from . import targets
+from .base import Method, freeze_backbone, freeze_prefix, load_head, save_head
 
 
 class PeftMethod(Method):
@@ -28,6 +29,14 @@ class PeftMethod(Method):
         freeze_backbone(model)
         config = self.peft_config(model.backbone, spec, total_steps)
         config.base_model_name_or_path = spec.path or spec.name
+        layers = getattr(self.options, "layers", None)
+        if layers is not None:  # the targets kept to those layers (the same pattern for every peft method)
+            wanted = targets.check_layers(model.backbone, layers, self.name)
+            config.target_modules = targets.peft_targets_in(model.backbone, config.target_modules, wanted)
+            if getattr(config, "feedforward_modules", None):
+                config.feedforward_modules = targets.peft_targets_in(
+                    model.backbone, config.feedforward_modules, wanted
+                )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -37,6 +46,13 @@ class PeftMethod(Method):
         model.virtual_tokens = self.extra_positions()
         for p in model.head.parameters():
             p.requires_grad_(True)
+        if self.frozen_prefix(model):
+            freeze_prefix(model, self.frozen_prefix(model))
+
+    def frozen_prefix(self, model: TaskModel) -> int:
+        """With ``method.layers``, the layers below the lowest adapted one are untouched."""
+        layers = getattr(self.options, "layers", None)
+        return min(layers) if layers else 0
 
     def save(self, model: TaskModel, out: Path) -> None:
         with warnings.catch_warnings():

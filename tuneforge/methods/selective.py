@@ -11,13 +11,12 @@ model has no extra modules."""
 from __future__ import annotations
 
 from pydantic import Field
-from torch import nn
 
 from ..errors import ConfigError
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
 from . import targets
-from .base import Method, MethodOptions, freeze_backbone, register
+from .base import Method, MethodOptions, freeze_backbone, freeze_prefix, register
 
 
 class _Selective(Method):
@@ -69,10 +68,6 @@ class PartialOptions(MethodOptions):
     freeze_embeddings: bool = Field(True, description="freeze the embeddings too")
 
 
-def _inference_mode(module: nn.Module, args: object) -> None:
-    module.train(False)
-
-
 @register
 class PartialFineTuning(_Selective):
     name = "partial"
@@ -89,18 +84,9 @@ class PartialFineTuning(_Selective):
 
     def apply(self, model: TaskModel, spec: BackboneSpec, *, total_steps: int | None = None) -> None:
         n = self._n_frozen(model)
-        frozen: list[nn.Module] = list(targets.layer_stack(model.backbone)[:n])
-        embeddings = getattr(model.backbone, "embeddings", None) or getattr(
-            model.backbone, "embed_tokens", None
-        )
-        if self.options.freeze_embeddings and embeddings is not None:  # type: ignore[attr-defined]
-            frozen.append(embeddings)
         for p in model.parameters():
             p.requires_grad_(True)
-        for module in frozen:
-            for p in module.parameters():
-                p.requires_grad_(False)
-            module.register_forward_pre_hook(_inference_mode)
+        freeze_prefix(model, n, embeddings=self.options.freeze_embeddings)  # type: ignore[attr-defined]
 
     def frozen_prefix(self, model: TaskModel) -> int:
         return self._n_frozen(model) if self.options.freeze_embeddings else 0  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ and Llama-style decoders alike; a backbone where a role is missing gets a clear 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from torch import nn
 
@@ -90,6 +91,46 @@ def layer_stack(backbone: nn.Module) -> nn.ModuleList:
         if isinstance(obj, nn.ModuleList) and len(obj):
             return obj
     raise ConfigError(f"cannot find the transformer layers of {type(backbone).__name__}")
+
+
+def layer_index(name: str) -> int:
+    """The transformer layer a module name lies in (``...layer.3.output.dense`` -> 3); -1 outside."""
+    parts = name.split(".")
+    for prev, part in zip(parts, parts[1:], strict=False):
+        if prev in ("layer", "layers") and part.isdigit():
+            return int(part)
+    return -1
+
+
+def check_layers(backbone: nn.Module, layers: list[int], method: str) -> set[int]:
+    """``method.layers`` checked against the backbone: a non-empty set of valid layer indices."""
+    n_layers = len(layer_stack(backbone))
+    bad = sorted(i for i in layers if not 0 <= i < n_layers)
+    if not layers or bad:
+        raise ConfigError(
+            f"method {method!r}: method.layers {bad or layers} out of range: this backbone has layers "
+            f"0..{n_layers - 1}"
+        )
+    return set(layers)
+
+
+def peft_targets_in(backbone: nn.Module, target_modules: Iterable[str] | str, layers: set[int]) -> str:
+    """A full-match pattern for the linear modules peft would adapt for ``target_modules`` (a list of
+    name suffixes, or a pattern), kept to the transformer ``layers``."""
+
+    def wanted(name: str) -> bool:
+        if isinstance(target_modules, str):
+            return re.fullmatch(target_modules, name) is not None
+        return any(name == t or name.endswith("." + t) for t in target_modules)
+
+    names = [
+        n
+        for n, m in backbone.named_modules()
+        if isinstance(m, nn.Linear) and layer_index(n) in layers and wanted(n)
+    ]
+    if not names:
+        raise ConfigError(f"no module of {target_modules!r} lies in method.layers {sorted(layers)}")
+    return as_regex(names)
 
 
 def norm_modules(backbone: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -55,6 +55,45 @@ def test_adapter_layers_option_and_range_check():
         get_method("adapter", {"layers": [5]}).apply(_model(), SPEC)
 
 
+@pytest.mark.parametrize(
+    "method",
+    [
+        {"name": "adapter", "layers": [1]},
+        {"name": "lora", "layers": [1]},
+        {"name": "adalora", "layers": [1], "init_r": 4, "target_r": 2},
+        {"name": "ia3", "layers": [1]},
+    ],
+    ids=lambda m: m["name"],
+)
+def test_layers_option_keeps_the_lower_layers_untouched_and_cacheable(method):
+    options = {k: v for k, v in method.items() if k != "name"}
+    model = _model()
+    m = get_method(method["name"], options)
+    m.apply(model, SPEC)
+    names = _trainable(model)
+    assert names and all(".layer.1." in n for n in names), names
+    assert m.frozen_prefix(model) == 1
+    model.train()
+    model(**_batch())
+    stack = layer_stack(
+        model.backbone.get_base_model() if hasattr(model.backbone, "get_base_model") else model.backbone
+    )
+    assert not stack[0].training, "the untouched lower layer runs without dropout"
+    assert stack[1].training
+    whole = get_method(method["name"], {k: v for k, v in options.items() if k != "layers"})
+    assert whole.frozen_prefix(_model()) == 0, "without layers nothing is left untouched"
+    with pytest.raises(ConfigError, match="out of range"):
+        get_method(method["name"], {**options, "layers": [2]}).apply(_model(), SPEC)
+
+
+def test_adapter_layers_with_trained_layernorms_touch_every_layer():
+    method = get_method("adapter", {"layers": [1], "train_layernorm": True})
+    model = _model()
+    method.apply(model, SPEC)
+    assert method.frozen_prefix(model) == 0
+    assert any(".layer.0." in n for n in _trainable(model))
+
+
 def test_bitfit_trains_only_biases_and_layernorm_only_norms():
     model = _model()
     get_method("bitfit").apply(model, SPEC)
