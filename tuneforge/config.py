@@ -272,6 +272,14 @@ class EnsembleMemberConfig(_Strict):
 
     name: str | None = Field(None, description="default: m1, m2, ...")
     run: str | None = Field(None, description="a finished run directory to use as it is")
+    kind: Literal["finetune", "ngram"] = Field(
+        "finetune",
+        description="finetune: the recipe's backbone and method; ngram: TF-IDF word and character "
+        "n-grams with logistic regression on the same training split (classification only)",
+    )
+    ngram: dict[str, Any] = Field(
+        default_factory=dict, description="kind: ngram options (word_ngrams, char_ngrams, char_min_df, c)"
+    )
     backbone: str | None = None
     method: MethodConfig | None = None
     seed: int | None = Field(None, description="default: train.seed + the member's index")
@@ -281,6 +289,21 @@ class EnsembleMemberConfig(_Strict):
     @classmethod
     def _method_shorthand(cls, v: Any) -> Any:
         return {"name": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _ngram_fields(self) -> EnsembleMemberConfig:
+        if self.kind == "ngram":
+            extra = [k for k in ("run", "backbone", "method") if getattr(self, k)]
+            if extra:
+                raise ValueError(
+                    f"an n-gram member has no {', '.join(extra)}: drop them or use kind: finetune"
+                )
+            from .models.ngram import NgramOptions
+
+            NgramOptions(**self.ngram)  # its errors here, at recipe load
+        elif self.ngram:
+            raise ValueError("ngram: options are for kind: ngram members")
+        return self
 
 
 class DistillConfig(_Strict):

@@ -25,7 +25,16 @@ def model_dir_of(path: str | Path) -> Path:
 
 
 class Predictor:
-    """Loads ``RUN/model`` (or a model folder) once; thread-compatible for inference."""
+    """Loads ``RUN/model`` (or a model folder) once; thread-compatible for inference. A folder that
+    holds an n-gram model (``NgramMember``) loads as an ``NgramPredictor``, with the same methods."""
+
+    def __new__(cls, path: str | Path | None = None, device: str = "auto") -> Predictor:
+        if cls is Predictor and path is not None:
+            from .models.ngram import is_ngram_dir
+
+            if is_ngram_dir(model_dir_of(path)):
+                return super().__new__(NgramPredictor)
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path, device: str = "auto") -> None:
         self._setup(*load_bundle(model_dir_of(path)), device=device)
@@ -126,6 +135,66 @@ class Predictor:
             self.bf16,
         )
         return result
+
+
+class NgramPredictor(Predictor):
+    """A saved n-gram model (``tuneforge.models.ngram``) behind the ``Predictor`` interface: the same
+    input checks and text normalisation, ``predict``, ``predict_proba`` and ``evaluate``; CPU only."""
+
+    def __init__(self, path: str | Path, device: str = "auto") -> None:
+        from .models.ngram import NgramModel
+        from .models.tasks import get_task
+
+        model_dir = model_dir_of(path)
+        self.ngram = NgramModel.load(model_dir)
+        self.model, self.tokenizer = None, None
+        self.meta = _read_meta(model_dir)
+        self.task = get_task(self.meta["task"], self.meta)
+        self.labels = list(self.meta["labels"])
+        self.device, self.bf16 = torch.device("cpu"), False
+
+    def predict(self, inputs: Sequence[str | Example], batch_size: int = 64) -> list[Prediction]:
+        examples = self._examples(inputs)
+        probs = self.ngram.predict_proba([ex.text for ex in examples])
+        thr = self.meta.get("multilabel_threshold", 0.5)
+        out = []
+        for row in probs:
+            scores = dict(zip(self.labels, map(float, row), strict=True))
+            if self.task.name == "multilabel":
+                label: str | list[str] = [lab for lab, v in scores.items() if v >= thr]
+            else:
+                label = self.labels[int(row.argmax())]
+            out.append(Prediction(label=label, probabilities=scores))
+        return out
+
+    def predict_proba(self, inputs: Sequence[str | Example], batch_size: int = 64) -> np.ndarray:
+        return self.ngram.predict_proba([ex.text for ex in self._examples(inputs)])
+
+    def evaluate(
+        self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options
+    ) -> EvalResult:
+        from .data.readers import read_examples
+        from .evaluate.metrics import evaluate_predictions
+
+        if isinstance(data, str | Path):
+            examples = read_examples(data, task=self.task.name, **read_options)
+        else:
+            examples = list(data)
+        examples = [self._normalized(ex) for ex in examples]
+        self.task.check_labels(examples, self.labels)
+        preds = self.predict([replace(ex, label=None) for ex in examples], batch_size)
+        return evaluate_predictions(
+            self.task.name,
+            [self.task.gold(e) for e in examples],
+            [self.task.predicted(p) for p in preds],
+            self.labels,
+        )
+
+
+def _read_meta(model_dir: Path) -> dict:
+    import json
+
+    return json.loads((model_dir / "tuneforge.json").read_text(encoding="utf-8"))
 
 
 def load(path: str | Path, device: str = "auto") -> Predictor:

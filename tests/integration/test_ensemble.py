@@ -19,6 +19,7 @@ from tuneforge.ensemble import (
     BoostingEnsemble,
     LogLinearPool,
     Member,
+    NgramMember,
     StackingEnsemble,
     VotingEnsemble,
     distill,
@@ -401,3 +402,72 @@ def test_distillation_on_a_transfer_set(fitted, demo_data, tmp_path, task):
         distill(
             teacher, Member(_recipe(demo_data, task, tmp_path / "e"), name="e"), transfer=own["train"][:5]
         )
+
+
+def test_ngram_member_beside_fine_tuned_members(fitted, demo_data, tmp_path):
+    """An n-gram member trains on the fine-tuned members' split, votes and stacks with them, reloads
+    to identical predictions, refits as itself, and refuses what it cannot do."""
+    root, members, splits = fitted
+    ngram = NgramMember(_recipe(demo_data, "classification", tmp_path / "ng"), name="ng").fit()
+    run = tmp_path / "ng"
+    assert (run / "model" / "ngram.npz").is_file() and (run / "recipe.yaml").is_file()
+    summary = json.loads((run / "run.json").read_text())
+    assert summary["kind"] == "ngram" and summary["train_examples"] == len(splits["train"])
+    assert set(summary["metrics"]) == {"validation", "test"}
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name], "no temporary folder left"
+    assert ngram.labels == members[0].labels
+    # the Predictor interface: tuneforge.load, predict, evaluate
+    loaded = tuneforge.load(run)
+    texts = [e.text for e in splits["test"][:5]]
+    assert [p.label for p in loaded.predict(texts)] == [p.label for p in ngram.predictor_.predict(texts)]
+    assert loaded.evaluate(splits["test"]).metrics == pytest.approx(summary["metrics"]["test"])
+    again = Member.from_run(run)
+    assert isinstance(again, NgramMember) and again.options == ngram.options
+    assert np.array_equal(again.predict_proba(splits["test"]), ngram.predict_proba(splits["test"]))
+    clone = again.clone(output=str(tmp_path / "ng2"))
+    assert isinstance(clone, NgramMember) and not clone.fitted
+    # with fine-tuned members: the members' shared pass is unchanged, the n-gram member runs alone
+    mixed = [*members, ngram]
+    ens = StackingEnsemble(mixed, meta=LogLinearPool(), cv="prefit").fit(splits["validation"])
+    assert ens.meta_.coef_.shape == (3,)
+    report = ensemble_report(ens, splits["test"])
+    assert [r["name"] for r in report["rows"]] == ["a", "b", "ng", "stacking"]
+    save_ensemble(ens, tmp_path / "mixed")
+    back = load_ensemble(tmp_path / "mixed")
+    assert isinstance(back.members[2], NgramMember)
+    assert np.allclose(
+        back.predict_proba(splits["test"]), ens.predict_proba(splits["test"]), rtol=0, atol=1e-12
+    )
+    # k-fold stacking refits it on each fold (weights 0 / 1) like any member
+    kfold = StackingEnsemble([clone], cv=2).fit(out=str(tmp_path / "kfold"))
+    assert len(kfold.folds_) == 2 and clone.fitted
+    # what it cannot do: be a distillation student, or tag tokens
+    with pytest.raises(ConfigError, match="cannot be a distillation student"):
+        distill(
+            VotingEnsemble(members).fit(), NgramMember(_recipe(demo_data, "classification", tmp_path / "s"))
+        )
+    with pytest.raises(ConfigError, match="n-gram member classifies texts"):
+        NgramMember(_recipe(demo_data, "ner", tmp_path / "n")).fit()
+
+
+def test_ngram_member_in_a_recipe(demo_data, tmp_path):
+    recipe = _recipe(demo_data, "multilabel", tmp_path / "ens")
+    recipe["ensemble"] = {
+        "strategy": "stacking",
+        "members": [{"method": PARTIAL}, {"kind": "ngram", "ngram": {"c": 5.0}}],
+    }
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    res = CliRunner().invoke(app, ["ensemble", str(tmp_path / "r.yaml"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
+    assert [m["path"] for m in record["members"]] == ["runs/m1/model", "runs/m2/model"]
+    ens = load_ensemble(tmp_path / "ens")
+    assert ens.members[1].options.c == 5.0 and ens.task == "multilabel"
+    report = (tmp_path / "ens" / "ensemble_report.md").read_text()
+    assert "m2" in report
+    bad = dict(recipe, output=str(tmp_path / "bad"))
+    bad["ensemble"] = {"strategy": "soft", "members": [{"kind": "ngram", "method": "lora"}]}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    res = CliRunner().invoke(app, ["ensemble", str(tmp_path / "bad.yaml"), "--quiet"])
+    assert res.exit_code != 0 and "n-gram member has no method" in str(res.exception) + res.output
+    assert not (tmp_path / "bad").exists()

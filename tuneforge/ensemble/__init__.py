@@ -1,5 +1,5 @@
 """Ensembles of fine-tuned models: voting, bagging, boosting (SAMME), stacking, NER token averaging
-and span voting, shared-backbone inference, distillation into one student. See docs/ensembling.md."""
+and span voting, shared-backbone inference, n-gram members, distillation into one student. See docs/ensembling.md."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .boosting import BoostingEnsemble, samme_step
 from .distill import distill
 from .loglinear import LogLinearPool
 from .member import Member
+from .ngram import NgramMember
 from .report import ensemble_report, write_ensemble_report
 from .saved import is_ensemble_dir, load_ensemble, save_ensemble
 from .stacking import StackingEnsemble
@@ -20,6 +21,7 @@ __all__ = [
     "Ensemble",
     "LogLinearPool",
     "Member",
+    "NgramMember",
     "StackingEnsemble",
     "VotingEnsemble",
     "distill",

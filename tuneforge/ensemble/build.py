@@ -15,6 +15,7 @@ from .base import Ensemble
 from .boosting import BoostingEnsemble
 from .distill import distill
 from .member import Member, pin_data_seed, training_examples
+from .ngram import NgramMember
 from .report import ensemble_report, write_ensemble_report
 from .saved import load_ensemble, save_ensemble
 from .stacking import StackingEnsemble, make_meta
@@ -26,6 +27,10 @@ def _member(base: dict[str, Any], cfg: EnsembleMemberConfig, index: int, out: Pa
     if cfg.run:
         return Member.from_run(cfg.run, name=name)
     recipe = copy.deepcopy(base)
+    if cfg.kind == "ngram":  # the same data (and data seed) as the fine-tuned members
+        pin_data_seed(recipe)
+        recipe["output"] = str(out / "runs" / name)
+        return NgramMember(apply_overrides(recipe, cfg.overrides), name=name, options=cfg.ngram)
     if cfg.backbone:
         recipe["backbone"] = cfg.backbone
     if cfg.method is not None:

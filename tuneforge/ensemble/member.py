@@ -50,7 +50,7 @@ class Member:
     @classmethod
     def from_run(cls, path: str | Path, name: str | None = None) -> Member:
         """A fitted member over a finished run directory (or its ``model/`` folder)."""
-        from ..predictor import Predictor, model_dir_of
+        from ..predictor import NgramPredictor, Predictor, model_dir_of
 
         model_dir = model_dir_of(path)
         recipe_file = model_dir.parent / "recipe.yaml"
@@ -59,8 +59,16 @@ class Member:
             import yaml
 
             recipe = yaml.safe_load(recipe_file.read_text(encoding="utf-8"))
-        member = cls(recipe, name=name or Path(path).name)
-        member.predictor_ = Predictor(model_dir)
+        predictor = Predictor(model_dir)
+        if isinstance(predictor, NgramPredictor):  # an n-gram member's folder: refits as one
+            from .ngram import NgramMember
+
+            member: Member = NgramMember(
+                recipe, name=name or Path(path).name, options=predictor.meta["options"]
+            )
+        else:
+            member = cls(recipe, name=name or Path(path).name)
+        member.predictor_ = predictor
         member.model_dir_ = model_dir
         return member
 

@@ -4,8 +4,8 @@ What a member leaves unchanged (``unchanged_prefix``; -1: nothing, 0: the embedd
 embeddings and the lower k layers):
 
 - ``partial`` with ``freeze_layers: k`` (embeddings frozen): k;
-- ``adapter`` with ``layers: [...]``: the layers below the lowest adapted one (all layers: 0);
-- ``lora``, ``adalora``, ``ia3`` (every layer changed): 0, the embeddings only;
+- ``adapter``, ``lora``, ``adalora``, ``ia3`` with ``layers: [...]``: the layers below the lowest
+  adapted one; without ``layers`` (every layer changed): 0, the embeddings only;
 - ``full``, ``bitfit``, ``layernorm`` (they change the embeddings), ``prefix``, ``prompt``,
   ``ptuning`` (they add positions or keys to every layer): nothing.
 
@@ -39,12 +39,12 @@ def unchanged_prefix(meta: dict[str, Any], n_layers: int) -> int:
     if name == "partial":
         k = method.get("freeze_layers")
         return (n_layers // 2 if k is None else int(k)) if method.get("freeze_embeddings", True) else -1
-    if name == "adapter":
-        if method.get("train_layernorm"):
-            return -1
+    if name == "adapter" and method.get("train_layernorm"):
+        return -1
+    if name == "adapter" or name in EMBEDDINGS_ONLY:
         layers = method.get("layers")
         return min(layers) if layers else 0
-    return 0 if name in EMBEDDINGS_ONLY else -1
+    return -1
 
 
 def _prefix_modules(model: nn.Module, k: int) -> list[nn.Module]:
@@ -151,9 +151,20 @@ def member_probabilities(
     members: Sequence[Any], examples: Sequence[Example | str], batch_size: int = 64, share: bool = True
 ) -> list[Any]:
     """Each member's probabilities (see ``Member.predict_proba``), in the members' order."""
+    from ..predictor import NgramPredictor
+
     exs = members[0]._require()._examples(examples)
-    plans = share_plan(members) if share else [([i], -1) for i in range(len(members))]
     out: list[Any] = [None] * len(members)
+    neural = []
+    for i, m in enumerate(members):
+        if isinstance(m._require(), NgramPredictor):  # no backbone: its own probabilities
+            out[i] = m._require().predict_proba(exs)
+        else:
+            neural.append(i)
+    if share:
+        plans = [([neural[i] for i in idx], k) for idx, k in share_plan([members[i] for i in neural])]
+    else:
+        plans = [([i], -1) for i in neural]
     for idx, k in plans:
         if k >= 0 and len(idx) > 1:  # checked equal: hold them once, and the next check is free
             tie_prefix([members[i]._require().model for i in idx], k)
