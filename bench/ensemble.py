@@ -29,6 +29,9 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   dropped (text no member has seen), trained on the pooled stack's soft labels alone;
   ``distill-transfer-self``, the control: the same student and transfer set taught by member 1
   alone (what the extra text gives without the ensemble);
+- ``ngram-*`` and ``shared-ngram-*``: the diverse and the shared set with a fifth member that is no
+  transformer, TF-IDF word and character n-grams with logistic regression (``NgramMember``) on the
+  same training split: other features, other mistakes;
 - ``bagging`` (4 bootstrap members), ``boosting`` (SAMME, up to 4 rounds), ``stacking-kfold``
   (3 folds over members 1 and 2, logistic regression): members of their own (``partial``).
 
@@ -100,11 +103,16 @@ BACKBONE_METHODS = [
     {"name": "full"},
     {"name": "full", "backbone": "minilm-l3"},
 ]
+# a fifth member that is no transformer: TF-IDF word and character n-grams with logistic regression
+# (``NgramMember``), on the same training split; it reads surface forms and errs elsewhere
+NGRAM = {"name": "ngram"}
 MEMBER_SETS = {
     "": MEMBER_METHODS,
     "diverse-": DIVERSE_METHODS,
     "seeds-": SEED_METHODS,
     "backbones-": BACKBONE_METHODS,
+    "ngram-": DIVERSE_METHODS + [NGRAM],
+    "shared-ngram-": MEMBER_METHODS + [NGRAM],
 }
 # bagging of full fine-tuning runs: diversity from the data (bootstrap samples) on top of the seeds
 DIVERSE = (
@@ -112,9 +120,12 @@ DIVERSE = (
     + ["diverse-bagging"]
     + [f"seeds-{c}" for c in CHEAP]
     + [f"backbones-{c}" for c in CHEAP]
+    + [f"ngram-{c}" for c in CHEAP]
+    + [f"shared-ngram-{c}" for c in CHEAP]
 )
-# a member of one set that is the very run of another set's member (same method, same seed)
-SAME_RUNS = {"seeds": "diverse", "backbones": "diverse"}
+# a member of one set that is the very run of another set's member (same method, same seed); "" is
+# the shared set
+SAME_RUNS = {"seeds": "diverse", "backbones": "diverse", "ngram": "diverse", "shared-ngram": ""}
 
 
 def member_set(cell: str) -> tuple[str, str, list[dict]]:
@@ -180,10 +191,10 @@ def fitted(member, out: Path):
 
 
 def members_for(args, dataset: str, seed: int, methods: list[dict], work: Path) -> list:
-    from tuneforge.ensemble import Member
+    from tuneforge.ensemble import Member, NgramMember
 
     other = SAME_RUNS.get(work.name)
-    other_methods = MEMBER_SETS.get(f"{other}-", []) if other else []
+    other_methods = MEMBER_SETS.get(f"{other}-" if other else "", []) if other is not None else []
     work = work / "members"
     out = []
     for i, method in enumerate(methods):
@@ -193,7 +204,10 @@ def members_for(args, dataset: str, seed: int, methods: list[dict], work: Path) 
         if same and not run.exists() and (twin / "model" / "tuneforge.json").is_file():
             shutil.copytree(twin, run)  # the same recipe and seed: that run, not a second one
             print(f"   {run}: the same run as {twin}", flush=True)
-        m = Member(base_recipe(args, dataset, method, seed * 100 + i, run), name=f"m{i + 1}")
+        if method == NGRAM:  # the data of member 1's recipe (one data seed for the whole set)
+            m: Any = NgramMember(base_recipe(args, dataset, methods[0], seed * 100, run), name=f"m{i + 1}")
+        else:
+            m = Member(base_recipe(args, dataset, method, seed * 100 + i, run), name=f"m{i + 1}")
         out.append(fitted(m, run))
     return out
 
@@ -280,7 +294,8 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         }
         result["members_validation"] = validation_scores(work / "members")
         result["disagreement"] = disagreement("classification", probas, ens.labels)
-        result["cost"] = cost(members, test)
+        if len(members) == 4:  # one model against four (the n-gram sets have five members)
+            result["cost"] = cost(members, test)
         result["score"] = max(result["members"].values())
         return result
     if cell.startswith("voting-"):
@@ -505,6 +520,16 @@ def report(dataset: str) -> str:
         table += (
             "\n\nTwo backbones (full fine-tuning of MiniLM-L6, MiniLM-L3, MiniLM-L6, MiniLM-L3):\n\n"
             + accuracy_table(cells, "backbones-", [])
+        )
+    if cells.get("shared-ngram-members"):
+        table += (
+            "\n\nThe shared members and a fifth, n-gram member (partial, adapter, partial, adapter, "
+            "ngram):\n\n" + accuracy_table(cells, "shared-ngram-", [])
+        )
+    if cells.get("ngram-members"):
+        table += (
+            "\n\nThe diverse members and a fifth, n-gram member (full, lora, full, adapter, ngram):\n\n"
+            + accuracy_table(cells, "ngram-", [])
         )
     costs = [r["cost"] for r in members.values()]
     cost_rows = [
