@@ -441,7 +441,14 @@ def test_ngram_member_beside_fine_tuned_members(fitted, demo_data, tmp_path):
     # k-fold stacking refits it on each fold (weights 0 / 1) like any member
     kfold = StackingEnsemble([clone], cv=2).fit(out=str(tmp_path / "kfold"))
     assert len(kfold.folds_) == 2 and clone.fitted
-    # what it cannot do: be a distillation student, or tag tokens
+    # what it cannot do: be exported or served, be a distillation student, or tag tokens
+    from tuneforge.export.bundle import load_bundle
+    from tuneforge.serve.server import build_app
+
+    with pytest.raises(ConfigError, match="n-gram model"):
+        load_bundle(run / "model")
+    with pytest.raises(ConfigError, match="nothing to export or serve"):
+        build_app(run, None)
     with pytest.raises(ConfigError, match="cannot be a distillation student"):
         distill(
             VotingEnsemble(members).fit(), NgramMember(_recipe(demo_data, "classification", tmp_path / "s"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from transformers import AutoConfig, AutoTokenizer
 
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..io import atomic_write_json
 from ..methods import get_method
 from ..models.backbones import BackboneSpec, build_backbone, model_from_config, resolve_backbone
@@ -96,9 +96,20 @@ def build_model(
     return TaskModel(backbone, head)
 
 
+def require_network(model_dir: Path) -> dict[str, Any]:
+    """The folder's meta; a clear error for an n-gram model folder (nothing to export or serve)."""
+    meta = read_meta(model_dir)
+    if meta.get("kind") == "ngram":
+        raise ConfigError(
+            f"{model_dir} holds an n-gram model (kind: ngram), not a network: there is nothing to export "
+            "or serve; load it with tuneforge.load (predict, evaluate) or use it as an ensemble member"
+        )
+    return meta
+
+
 def load_bundle(model_dir: Path) -> tuple[TaskModel, Task, Any, dict[str, Any]]:
     """``(model in eval mode, task, tokenizer, meta)`` of a saved model folder."""
-    meta = read_meta(model_dir)
+    meta = require_network(model_dir)
     task = get_task(meta["task"], meta)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if meta.get("format", "torch").startswith("onnx"):

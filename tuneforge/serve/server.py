@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..export.bundle import require_network
 from ..predictor import Predictor, model_dir_of
 from .app import ServeSettings, create_app
 
@@ -51,6 +52,7 @@ def build_app(path: str | Path, settings: ServeSettings, onnx: str | None = None
     model_dir = model_dir_of(path)
     if onnx:
         model_dir = onnx_dir_for(model_dir, int8=onnx == "int8")
+    require_network(model_dir)
     predictor = Predictor(model_dir)
     return create_app(predictor, settings, model_info(model_dir, predictor))
 
