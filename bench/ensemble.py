@@ -4,6 +4,7 @@
     python bench/ensemble.py --report            # markdown tables from the finished cells
     python bench/ensemble.py --datasets banking77 --seeds 1 --cost idle   # re-time trained members
     python bench/ensemble.py --oracle --datasets banking77 sst2 --seeds 1    # room for a combination
+    python bench/ensemble.py --ablate-ngram --datasets banking77 sst2 --seeds 1 2 3  # the n-gram member's share
     python bench/ensemble.py --datasets banking77 --seeds 1 --train-subset 10003   # the whole split
 
 Members (MiniLM-L6, trained on one seeded subset per (dataset, seed), all sharing the embeddings and
@@ -396,6 +397,39 @@ def oracle(args: argparse.Namespace, dataset: str, seed: int) -> dict[str, dict[
     return out
 
 
+def ablate_ngram(args: argparse.Namespace, dataset: str, seed: int) -> dict[str, dict[str, float]]:
+    """Per n-gram member set that has run (``ngram-``, ``shared-ngram-``): the log-linear pool over all
+    five members and over the four transformer members alone, fitted on the same validation split,
+    scored on the cached test probabilities: what the n-gram member adds to the pool."""
+    from tuneforge.ensemble import LogLinearPool, Member, StackingEnsemble
+    from tuneforge.ensemble.member import gold_indices, training_examples
+
+    test = test_examples(dataset)
+    out = {}
+    for prefix in ("ngram-", "shared-ngram-"):
+        work = Path(args.work) / folder(args, dataset) / f"seed{seed}" / prefix.rstrip("-")
+        if not (work / "test_probas.pkl").is_file():
+            continue
+        methods = MEMBER_SETS[prefix]
+        members = members_for(args, dataset, seed, methods, work)
+        base = Member(base_recipe(args, dataset, methods[0], seed * 100, work / "x"), name="p")
+        validation = training_examples(base.recipe)["validation"]
+        probas = pickle.loads((work / "test_probas.pkl").read_bytes())
+        gold = gold_indices(test, members[0].labels)
+        row: dict[str, float] = {
+            "best_member": round(float(max(np.mean(p.argmax(1) == gold) for p in probas)), 4),
+            "best_transformer_member": round(float(max(np.mean(p.argmax(1) == gold) for p in probas[:4])), 4),
+        }
+        for name, chosen in (("pool_all", members), ("pool_without_ngram", members[:4])):
+            ens = StackingEnsemble(chosen, meta=LogLinearPool(), cv="prefit").fit(validation)
+            preds = ens.predictions_from(probas[: len(chosen)], test)
+            row[name] = round(
+                float(np.mean([p.label == e.label for p, e in zip(preds, test, strict=True)])), 4
+            )
+        out[prefix.rstrip("-")] = row
+    return out
+
+
 def cell_path(args: argparse.Namespace, dataset: str, cell: str, seed: int) -> Path:
     return RESULTS / folder(args, dataset) / f"{cell}-seed{seed}.json"
 
@@ -577,6 +611,12 @@ def main() -> None:
         "oracle_<dataset>_seed<k>.json)",
     )
     p.add_argument(
+        "--ablate-ngram",
+        action="store_true",
+        help="only the n-gram member's share: per n-gram member set that has run, the log-linear pool "
+        "with and without it (results/ensemble/ablate_ngram_<dataset>_seed<k>.json)",
+    )
+    p.add_argument(
         "--cost",
         metavar="TAG",
         help="only re-measure the shared-backbone inference cost of the trained members of each "
@@ -590,6 +630,13 @@ def main() -> None:
             for seed in args.seeds:
                 result = oracle(args, dataset, seed)
                 write_json(RESULTS / f"oracle_{folder(args, dataset)}_seed{seed}.json", result)
+                print(dataset, seed, json.dumps(result), flush=True)
+        return
+    if args.ablate_ngram:
+        for dataset in args.datasets:
+            for seed in args.seeds:
+                result = ablate_ngram(args, dataset, seed)
+                write_json(RESULTS / f"ablate_ngram_{folder(args, dataset)}_seed{seed}.json", result)
                 print(dataset, seed, json.dumps(result), flush=True)
         return
     if args.report:
