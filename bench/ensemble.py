@@ -623,6 +623,12 @@ def main() -> None:
         "(dataset, seed) into results/ensemble/cost_<dataset>_seed<k>_<TAG>.json",
     )
     p.add_argument("--repeats", type=int, default=9, help="--cost: timing repeats (median)")
+    p.add_argument(
+        "--cost-set",
+        default="",
+        choices=["", "shared-ngram"],
+        help="--cost: the member set (default: the four shared members; shared-ngram: and the n-gram member)",
+    )
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.oracle:
@@ -645,9 +651,14 @@ def main() -> None:
     if args.cost:
         for dataset in args.datasets:
             for seed in args.seeds:
-                work = Path(args.work) / dataset / f"seed{seed}"
-                members = members_for(args, dataset, seed, MEMBER_METHODS, work)
-                result = cost(members, test_examples(dataset), repeats=args.repeats)
+                work = Path(args.work) / dataset / f"seed{seed}" / args.cost_set
+                members = members_for(
+                    args, dataset, seed, MEMBER_SETS[f"{args.cost_set}-" if args.cost_set else ""], work
+                )
+                result = {
+                    "members": len(members),
+                    **cost(members, test_examples(dataset), repeats=args.repeats),
+                }
                 write_json(RESULTS / f"cost_{dataset}_seed{seed}_{args.cost}.json", result)
                 print(dataset, seed, json.dumps(result), flush=True)
         return
