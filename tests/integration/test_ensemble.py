@@ -428,6 +428,7 @@ def test_ngram_member_beside_fine_tuned_members(fitted, demo_data, tmp_path):
     assert isinstance(clone, NgramMember) and not clone.fitted
     # with fine-tuned members: the members' shared pass is unchanged, the n-gram member runs alone
     mixed = [*members, ngram]
+    assert share_plan(mixed) == [([0, 1], 1), ([2], -1)]
     ens = StackingEnsemble(mixed, meta=LogLinearPool(), cv="prefit").fit(splits["validation"])
     assert ens.meta_.coef_.shape == (3,)
     report = ensemble_report(ens, splits["test"])

@@ -60,12 +60,19 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
 
 
 def share_plan(members: Sequence[Any]) -> list[tuple[list[int], int]]:
-    """Groups of member indices and the prefix each group shares (-1: each member runs alone)."""
+    """Groups of member indices and the prefix each group shares (-1: each member runs alone; an
+    n-gram member, which has no backbone, always does)."""
+    from ..predictor import NgramPredictor
+
     plans: list[tuple[list[int], int]] = []
     keyed: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):
         p = m._require()
-        ok = supports_prefix_cache(p.model.backbone) and not p.model.virtual_tokens
+        ok = (
+            not isinstance(p, NgramPredictor)
+            and supports_prefix_cache(p.model.backbone)
+            and not p.model.virtual_tokens
+        )
         key = (p.meta["backbone"], p.meta["max_length"], p.task.name, str(p.device)) if ok else ("alone", i)
         keyed.setdefault(key, []).append(i)
     for key, idx in keyed.items():
