@@ -634,8 +634,13 @@ def main() -> None:
     if args.oracle:
         for dataset in args.datasets:
             for seed in args.seeds:
-                result = oracle(args, dataset, seed)
-                write_json(RESULTS / f"oracle_{folder(args, dataset)}_seed{seed}.json", result)
+                path = RESULTS / f"oracle_{folder(args, dataset)}_seed{seed}.json"
+                # sets whose cached probabilities are gone from --work keep their earlier figures
+                result = {
+                    **(json.loads(path.read_text()) if path.is_file() else {}),
+                    **oracle(args, dataset, seed),
+                }
+                write_json(path, result)
                 print(dataset, seed, json.dumps(result), flush=True)
         return
     if args.ablate_ngram:
