@@ -84,6 +84,19 @@ class Predictor:
             else replace(ex, tokens=tokens, spans=ex.spans or tuple(ex.token_offsets()))
         )
 
+    def _labelled(self, data: str | Path | Sequence[Example], **read_options) -> list[Example]:
+        """Labelled examples to score (a file is read with ``read_options``), normalised as training
+        saw them; a label the model does not know is a clear error."""
+        from .data.readers import read_examples
+
+        if isinstance(data, str | Path):
+            examples = read_examples(data, task=self.task.name, **read_options)
+        else:
+            examples = list(data)
+        examples = [self._normalized(ex) for ex in examples]
+        self.task.check_labels(examples, self.labels)
+        return examples
+
     def predict(self, inputs: Sequence[str | Example], batch_size: int = 64) -> list[Prediction]:
         examples = self._examples(inputs)
         if not examples:
@@ -114,15 +127,9 @@ class Predictor:
     def evaluate(
         self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options
     ) -> EvalResult:
-        from .data.readers import read_examples
         from .pipeline import evaluate_examples
 
-        if isinstance(data, str | Path):
-            examples = read_examples(data, task=self.task.name, **read_options)
-        else:
-            examples = list(data)
-        examples = [self._normalized(ex) for ex in examples]
-        self.task.check_labels(examples, self.labels)
+        examples = self._labelled(data, **read_options)
         result, _, _ = evaluate_examples(
             self.model,
             self.task,
@@ -173,15 +180,9 @@ class NgramPredictor(Predictor):
     def evaluate(
         self, data: str | Path | Sequence[Example], batch_size: int = 128, **read_options
     ) -> EvalResult:
-        from .data.readers import read_examples
         from .evaluate.metrics import evaluate_predictions
 
-        if isinstance(data, str | Path):
-            examples = read_examples(data, task=self.task.name, **read_options)
-        else:
-            examples = list(data)
-        examples = [self._normalized(ex) for ex in examples]
-        self.task.check_labels(examples, self.labels)
+        examples = self._labelled(data, **read_options)
         preds = self.predict([replace(ex, label=None) for ex in examples], batch_size)
         return evaluate_predictions(
             self.task.name,

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import QualityConfig
 from ..errors import ConfigError
+from ..io import replace_dir
 from ..types import Example
 from .quality import BackboneInfo, GateResult, run_gate
 from .readers import detect_format, read_examples
@@ -93,9 +94,7 @@ def clean_data(
             write_examples(target, rows, task, fmt, label_separator=options.get("label_separator", "|"))
             written[name] = out / target.name
         result.write(tmp, title="Data report")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

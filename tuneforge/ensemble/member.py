@@ -34,6 +34,14 @@ class Member:
 
     def clone(self, *, name: str | None = None, seed: int | None = None, output: str | None = None) -> Member:
         """An unfitted copy with the same parameters (optionally another name, seed or output)."""
+        recipe = self._clone_recipe(seed, output)
+        if seed is not None:
+            recipe.setdefault("train", {})["seed"] = seed
+        return Member(recipe, name=name or self.name)
+
+    def _clone_recipe(self, seed: int | None, output: str | None) -> dict[str, Any]:
+        """The recipe of a copy: the data seed pinned before a new ``seed`` (one data stage for all
+        copies), another ``output``."""
         if self.recipe is None:
             raise ConfigError(
                 f"member {self.name!r} is a finished run without a recipe; it cannot be refitted"
@@ -42,10 +50,9 @@ class Member:
         recipe.pop("ensemble", None)
         if seed is not None:
             pin_data_seed(recipe)
-            recipe.setdefault("train", {})["seed"] = seed
         if output is not None:
             recipe["output"] = output
-        return Member(recipe, name=name or self.name)
+        return recipe
 
     @classmethod
     def from_run(cls, path: str | Path, name: str | None = None) -> Member:

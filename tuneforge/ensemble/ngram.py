@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, replace_dir
 from ..models.ngram import NgramModel, NgramOptions
 from ..types import Example
-from .member import Member, parsed_recipe, pin_data_seed, training_examples
+from .member import Member, parsed_recipe, training_examples
 
 
 class NgramMember(Member):
@@ -54,16 +54,7 @@ class NgramMember(Member):
     ) -> NgramMember:
         """An unfitted copy. The n-gram model has no randomness; ``seed`` only pins the data seed, so
         that the copy trains on the same split as the fine-tuned members it is cloned beside."""
-        if self.recipe is None:
-            raise ConfigError(
-                f"member {self.name!r} is a finished run without a recipe; it cannot be refitted"
-            )
-        recipe = copy.deepcopy(self.recipe)
-        recipe.pop("ensemble", None)
-        if seed is not None:
-            pin_data_seed(recipe)
-        if output is not None:
-            recipe["output"] = output
+        recipe = self._clone_recipe(seed, output)
         return NgramMember(recipe, name=name or self.name, options=self.options)
 
     def fit(
@@ -137,10 +128,7 @@ class NgramMember(Member):
                     "train_seconds": round(time.perf_counter() - t0, 2),
                 },
             )
-            if out.exists():
-                shutil.rmtree(out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.rename(out)
+            replace_dir(tmp, out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self.model_dir_ = out / "model"

@@ -15,7 +15,7 @@ from typing import Any
 from transformers import AutoConfig, AutoTokenizer
 
 from ..errors import ConfigError, RunError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, replace_dir
 from ..methods import get_method
 from ..models.backbones import BackboneSpec, build_backbone, model_from_config, resolve_backbone
 from ..models.heads import TaskModel
@@ -61,12 +61,7 @@ def save_bundle(out: Path, model: TaskModel, tokenizer: Any, meta: dict[str, Any
         atomic_write_json(tmp / "config.json", _hf_config(model, meta))
         shutil.copyfile(_TEMPLATE, tmp / "modeling_tuneforge.py")
     atomic_write_json(tmp / META, meta)
-    old = out.with_name(f".{out.name}.old")
-    if out.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out)
 
 
 def method_of(meta: dict[str, Any]):

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..data.split import subsample
 from ..errors import ConfigError, RunError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, replace_dir
 from ..types import Example
 from .bundle import META, load_bundle, method_of, read_meta, save_bundle
 from .int8_search import Probe, search_int8
@@ -98,10 +98,7 @@ def export_run(
         new_meta["parity"] = parity.to_dict()
         atomic_write_json(stage / META, new_meta)
         atomic_write_json(stage / "parity.json", parity.to_dict())
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage.rename(out)
+        replace_dir(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return parity
