@@ -473,6 +473,11 @@ def test_ngram_member_in_a_recipe(demo_data, tmp_path):
     assert ens.members[1].options.c == 5.0 and ens.task == "multilabel"
     report = (tmp_path / "ens" / "ensemble_report.md").read_text()
     assert "m2" in report
+    # finished runs combine from the command line, the n-gram run among them
+    runs = [str(tmp_path / "ens" / "runs" / m) for m in ("m1", "m2")]
+    res = CliRunner().invoke(app, ["ensemble", *runs, "--strategy", "soft", "--out", str(tmp_path / "cli")])
+    assert res.exit_code == 0, res.output
+    assert isinstance(load_ensemble(tmp_path / "cli").members[1], NgramMember)
     bad = dict(recipe, output=str(tmp_path / "bad"))
     bad["ensemble"] = {"strategy": "soft", "members": [{"kind": "ngram", "method": "lora"}]}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
