@@ -11,7 +11,7 @@ import torch
 
 from .data.quality.text import clean_text
 from .errors import DataError
-from .export.bundle import load_bundle
+from .export.bundle import load_bundle, read_meta
 from .models.inference import predict_features
 from .models.tasks import words_with_offsets
 from .rundir import RunDir
@@ -155,7 +155,7 @@ class NgramPredictor(Predictor):
         model_dir = model_dir_of(path)
         self.ngram = NgramModel.load(model_dir)
         self.model, self.tokenizer = None, None
-        self.meta = _read_meta(model_dir)
+        self.meta = read_meta(model_dir)
         self.task = get_task(self.meta["task"], self.meta)
         self.labels = list(self.meta["labels"])
         self.device, self.bf16 = torch.device("cpu"), False
@@ -190,12 +190,6 @@ class NgramPredictor(Predictor):
             [self.task.predicted(p) for p in preds],
             self.labels,
         )
-
-
-def _read_meta(model_dir: Path) -> dict:
-    import json
-
-    return json.loads((model_dir / "tuneforge.json").read_text(encoding="utf-8"))
 
 
 def load(path: str | Path, device: str = "auto") -> Predictor:

@@ -161,18 +161,12 @@ def member_probabilities(
     from ..predictor import NgramPredictor
 
     exs = members[0]._require()._examples(examples)
+    plans = share_plan(members) if share else [([i], -1) for i in range(len(members))]
     out: list[Any] = [None] * len(members)
-    neural = []
-    for i, m in enumerate(members):
-        if isinstance(m._require(), NgramPredictor):  # no backbone: its own probabilities
-            out[i] = m._require().predict_proba(exs)
-        else:
-            neural.append(i)
-    if share:
-        plans = [([neural[i] for i in idx], k) for idx, k in share_plan([members[i] for i in neural])]
-    else:
-        plans = [([i], -1) for i in neural]
     for idx, k in plans:
+        if isinstance(members[idx[0]]._require(), NgramPredictor):  # no backbone: its own probabilities
+            out[idx[0]] = members[idx[0]]._require().predict_proba(exs)
+            continue
         if k >= 0 and len(idx) > 1:  # checked equal: hold them once, and the next check is free
             tie_prefix([members[i]._require().model for i in idx], k)
         for i, probs in zip(

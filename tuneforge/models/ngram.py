@@ -75,8 +75,9 @@ class NgramModel:
         self.labels, self.task = list(labels), task
         self.options = options or NgramOptions()
         self.vectorizers_: list[Any] | None = None
-        self.coef_: np.ndarray | None = None  # (labels, features) float32
-        self.intercept_: np.ndarray | None = None  # (labels,) float32
+        # (labels, features) and (labels,): float32 values (as saved) held as float64 for the product
+        self.coef_: np.ndarray | None = None
+        self.intercept_: np.ndarray | None = None
 
     # -- features --------------------------------------------------------------------------------------
     def _new_vectorizers(self, vocab: list[dict[str, int]] | None = None) -> list[Any]:
@@ -140,7 +141,7 @@ class NgramModel:
             for r, t in enumerate(targets):
                 y[r, [index[lab] for lab in (t or [])]] = 1.0
             coef, intercept = self._per_label(x, y, w)
-        self.coef_, self.intercept_ = coef.astype(np.float32), intercept.astype(np.float32)
+        self.coef_, self.intercept_ = _as_saved(coef), _as_saved(intercept)
         return self
 
     def _lr(self) -> Any:
@@ -184,10 +185,7 @@ class NgramModel:
             raise RunError("the n-gram model is not fitted")
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        scores = (self._features(texts) @ self.coef_.T.astype(np.float64)) + self.intercept_.astype(
-            np.float64
-        )
-        scores = np.asarray(scores)
+        scores = np.asarray(self._features(texts) @ self.coef_.T) + self.intercept_
         if self.task == "multilabel":
             return 1.0 / (1.0 + np.exp(-scores))
         scores -= scores.max(axis=1, keepdims=True)
@@ -205,7 +203,9 @@ class NgramModel:
         (folder / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         arrays = {f"idf{i}": vec.idf_ for i, vec in enumerate(self.vectorizers_)}
         with open(folder / WEIGHTS_FILE, "wb") as fh:
-            np.savez_compressed(fh, coef=self.coef_, intercept=self.intercept_, **arrays)
+            np.savez_compressed(
+                fh, coef=self.coef_.astype(np.float32), intercept=self.intercept_.astype(np.float32), **arrays
+            )
         record = {
             **(meta or {}),
             "kind": KIND,
@@ -231,5 +231,11 @@ class NgramModel:
         model.vectorizers_ = model._new_vectorizers(vocab)
         for i, vec in enumerate(model.vectorizers_):
             vec.idf_ = arrays[f"idf{i}"]
-        model.coef_, model.intercept_ = arrays["coef"], arrays["intercept"]
+        model.coef_, model.intercept_ = _as_saved(arrays["coef"]), _as_saved(arrays["intercept"])
         return model
+
+
+def _as_saved(values: np.ndarray) -> np.ndarray:
+    """Weights rounded to the float32 they are saved as, held as float64 (cast once, not per batch):
+    a reloaded model computes exactly what the fitted one did."""
+    return np.asarray(values).astype(np.float32).astype(np.float64)
