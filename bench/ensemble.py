@@ -29,7 +29,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   ``distill-transfer``: the same plus a transfer set, the rest of the training file with its labels
   dropped (text no member has seen), trained on the pooled stack's soft labels alone;
   ``distill-transfer-self``, the control: the same student and transfer set taught by member 1
-  alone (what the extra text gives without the ensemble);
+  alone (what the extra text gives without the ensemble); ``distill-transfer-t1`` and
+  ``distill-transfer-self-t1``: the same two at temperature 1 (the teacher's distribution as it is);
 - ``ngram-*`` and ``shared-ngram-*``: the diverse and the shared set with a fifth member that is no
   transformer, TF-IDF word and character n-grams with logistic regression (``NgramMember``) on the
   same training split: other features, other mistakes;
@@ -79,6 +80,9 @@ CHEAP = [
     "distill-transfer-self",
 ]
 COSTLY = ["bagging", "boosting", "stacking-kfold"]
+# the transfer-set students again at temperature 1 (the teacher's own distribution); the cells above
+# distil at T = 2
+T1 = ["distill-transfer-t1", "distill-transfer-self-t1"]
 MEMBER_METHODS = [
     {"name": "partial", "freeze_layers": 5},
     {"name": "adapter", "placement": "pfeiffer", "layers": [5]},
@@ -123,6 +127,7 @@ DIVERSE = (
     + [f"backbones-{c}" for c in CHEAP]
     + [f"ngram-{c}" for c in CHEAP]
     + [f"shared-ngram-{c}" for c in CHEAP]
+    + [f"{p}{c}" for p in ("", "shared-ngram-", "ngram-") for c in T1]
 )
 # a member of one set that is the very run of another set's member (same method, same seed); "" is
 # the shared set
@@ -310,7 +315,13 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell in ("distill", "distill-loglinear", "distill-transfer", "distill-transfer-self"):
+    elif cell.removesuffix("-t1") in (
+        "distill",
+        "distill-loglinear",
+        "distill-transfer",
+        "distill-transfer-self",
+    ):
+        cell, temperature = cell.removesuffix("-t1"), 1.0 if cell.endswith("-t1") else 2.0
         if cell == "distill":
             teacher: Any = VotingEnsemble(members).fit()
         elif cell == "distill-transfer-self":  # the control: member 1 alone teaches on the same text
@@ -322,9 +333,12 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
             "distill-loglinear": "student-loglinear",
             "distill-transfer": "student-transfer",
         }.get(cell, "student-transfer-self")
+        if temperature != 2.0:
+            where = where.with_name(f"{where.name}-t{temperature:g}")
         student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
         transfer = unlabelled_rest(dataset, test) if cell.startswith("distill-transfer") else None
-        distill(teacher, student, temperature=2.0, alpha=0.5, transfer=transfer, output=str(where))
+        distill(teacher, student, temperature=temperature, alpha=0.5, transfer=transfer, output=str(where))
+        result["temperature"] = temperature
         if student.transfer_ is not None:
             result["transfer"] = {
                 "examples": len(student.transfer_.examples),
@@ -484,7 +498,7 @@ def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[s
         rows.append(["member picked on validation", _ms(list(picked.values())), "", ""])
     for r in rows:  # the single-model rows have no comparison columns
         r.insert(3, "")
-    for cell in [f"{prefix}{c}" for c in CHEAP[1:]] + later:
+    for cell in [f"{prefix}{c}" for c in CHEAP[1:] + T1] + later:
         rs = cells.get(cell, {})
         seeds = [s for s in rs if s in best]
         if not seeds:
@@ -517,7 +531,7 @@ def kept_gain(cells: dict[str, dict[int, dict]], prefix: str, best: dict[int, fl
     target: at least half), over the seeds where both were run."""
     pool = cells.get(f"{prefix}stacking-loglinear", {})
     lines = []
-    for cell in ("distill-loglinear", "distill-transfer"):
+    for cell in ("distill-loglinear", "distill-transfer", "distill-transfer-t1"):
         rs = cells.get(f"{prefix}{cell}", {})
         seeds = sorted(s for s in rs if s in pool and s in best)
         if not seeds:
