@@ -31,6 +31,8 @@ of epochs, best validation epoch kept, probe-started heads. Per (dataset, seed) 
   ``distill-transfer-self``, the control: the same student and transfer set taught by member 1
   alone (what the extra text gives without the ensemble); ``distill-transfer-t1`` and
   ``distill-transfer-self-t1``: the same two at temperature 1 (the teacher's distribution as it is);
+  ``...-t1-wide``: those two with a student that trains the top two layers (``partial``,
+  ``freeze_layers: 4``) instead of member 1's one;
 - ``ngram-*`` and ``shared-ngram-*``: the diverse and the shared set with a fifth member that is no
   transformer, TF-IDF word and character n-grams with logistic regression (``NgramMember``) on the
   same training split: other features, other mistakes;
@@ -83,6 +85,10 @@ COSTLY = ["bagging", "boosting", "stacking-kfold"]
 # the transfer-set students again at temperature 1 (the teacher's own distribution); the cells above
 # distil at T = 2
 T1 = ["distill-transfer-t1", "distill-transfer-self-t1"]
+# ... and with a student that trains the top two layers (the shared members train one): the same
+# student's own control (taught by member 1 alone) tells what the wider student adds by itself
+WIDE_STUDENT = {"name": "partial", "freeze_layers": 4}
+WIDE = ["distill-transfer-t1-wide", "distill-transfer-self-t1-wide"]
 MEMBER_METHODS = [
     {"name": "partial", "freeze_layers": 5},
     {"name": "adapter", "placement": "pfeiffer", "layers": [5]},
@@ -128,6 +134,7 @@ DIVERSE = (
     + [f"ngram-{c}" for c in CHEAP]
     + [f"shared-ngram-{c}" for c in CHEAP]
     + [f"{p}{c}" for p in ("", "shared-ngram-", "ngram-") for c in T1]
+    + [f"shared-ngram-{c}" for c in WIDE]
 )
 # a member of one set that is the very run of another set's member (same method, same seed); "" is
 # the shared set
@@ -315,12 +322,13 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell.removesuffix("-t1") in (
+    elif cell.removesuffix("-wide").removesuffix("-t1") in (
         "distill",
         "distill-loglinear",
         "distill-transfer",
         "distill-transfer-self",
     ):
+        wide, cell = cell.endswith("-wide"), cell.removesuffix("-wide")
         cell, temperature = cell.removesuffix("-t1"), 1.0 if cell.endswith("-t1") else 2.0
         if cell == "distill":
             teacher: Any = VotingEnsemble(members).fit()
@@ -335,7 +343,12 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         }.get(cell, "student-transfer-self")
         if temperature != 2.0:
             where = where.with_name(f"{where.name}-t{temperature:g}")
-        student = Member(base_recipe(args, dataset, methods[0], seed * 100, where), name="student")
+        student_method = methods[0]
+        if wide:  # one more trained layer than the shared members' (partial, top two layers)
+            student_method = WIDE_STUDENT
+            where = where.with_name(f"{where.name}-wide")
+        result["student_method"] = student_method
+        student = Member(base_recipe(args, dataset, student_method, seed * 100, where), name="student")
         transfer = unlabelled_rest(dataset, test) if cell.startswith("distill-transfer") else None
         distill(teacher, student, temperature=temperature, alpha=0.5, transfer=transfer, output=str(where))
         result["temperature"] = temperature
@@ -498,7 +511,7 @@ def accuracy_table(cells: dict[str, dict[int, dict]], prefix: str, later: list[s
         rows.append(["member picked on validation", _ms(list(picked.values())), "", ""])
     for r in rows:  # the single-model rows have no comparison columns
         r.insert(3, "")
-    for cell in [f"{prefix}{c}" for c in CHEAP[1:] + T1] + later:
+    for cell in [f"{prefix}{c}" for c in CHEAP[1:] + T1 + WIDE] + later:
         rs = cells.get(cell, {})
         seeds = [s for s in rs if s in best]
         if not seeds:
@@ -531,7 +544,7 @@ def kept_gain(cells: dict[str, dict[int, dict]], prefix: str, best: dict[int, fl
     target: at least half), over the seeds where both were run."""
     pool = cells.get(f"{prefix}stacking-loglinear", {})
     lines = []
-    for cell in ("distill-loglinear", "distill-transfer", "distill-transfer-t1"):
+    for cell in ("distill-loglinear", "distill-transfer", "distill-transfer-t1", "distill-transfer-t1-wide"):
         rs = cells.get(f"{prefix}{cell}", {})
         seeds = sorted(s for s in rs if s in pool and s in best)
         if not seeds:
