@@ -3,6 +3,8 @@
     python bench/methods.py --dataset banking77 --train-subset 3000 --epochs 3 --seeds 1 2 3
     python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3
     python bench/methods.py --dataset banking77 --report     # table from the finished cells
+    python bench/methods.py --dataset conll2003 --train-subset 1000 --seeds 1 --lr-scale 3
+                                                   # every method at 3x its default learning rate
 
 Each (method, seed) cell runs in its own process (clean peak-memory figures) and is saved as
 ``bench/results/methods/<dataset>/<variant>-seed<k>.json``; finished cells are skipped, so an
@@ -17,6 +19,10 @@ validation split kept) with a fixed number of epochs and no early stopping. Colu
 - grad+opt: bytes held for gradients and AdamW state, counted from the tensors, and its share of
   full fine-tuning's;
 - artifact: bytes of the saved weights (tokenizer excluded) and its share of the full model's.
+
+``--lr-scale X`` runs every method at X times its default learning rate (cells under
+``results/methods/<dataset>-lr<X>x/``) and prints the table beside the default-rate cells of the
+same seeds: how much a method's score depends on its default rate on these data.
 """
 
 from __future__ import annotations
@@ -69,8 +75,20 @@ def data_section(dataset: str, train_subset: int | None) -> tuple[str, dict[str,
     return task, data
 
 
+def default_lr(variant: str) -> float:
+    from tuneforge.methods import get_method
+
+    spec = VARIANTS[variant]
+    name, options = (spec, {}) if isinstance(spec, str) else (spec["name"], {**spec})
+    options.pop("name", None)
+    return get_method(name, options).default_lr()
+
+
 def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
     task, data = data_section(args.dataset, args.train_subset)
+    train: dict[str, Any] = {"seed": seed, "epochs": args.epochs, "early_stopping": {"patience": 0}}
+    if args.lr_scale != 1:
+        train["lr"] = default_lr(variant) * args.lr_scale
     return {
         "task": task,
         "data": data,
@@ -78,7 +96,7 @@ def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> 
         "method": VARIANTS[variant],
         "output": str(out),
         "track": ["jsonl"],
-        "train": {"seed": seed, "epochs": args.epochs, "early_stopping": {"patience": 0}},
+        "train": train,
     }
 
 
@@ -121,15 +139,54 @@ def run_cell(args: argparse.Namespace) -> None:
     print(json.dumps({k: result[k] for k in ("variant", "seed", "score", "train_seconds", "peak_rss_mb")}))
 
 
-def cell_path(dataset: str, variant: str, seed: int) -> Path:
-    return RESULTS / dataset / f"{variant}-seed{seed}.json"
+def folder(dataset: str, lr_scale: float = 1.0) -> str:
+    """Where a dataset's cells live: ``<dataset>``, or ``<dataset>-lr<X>x`` at a scaled learning rate."""
+    return dataset if lr_scale == 1 else f"{dataset}-lr{lr_scale:g}x"
+
+
+def cell_path(dataset: str, variant: str, seed: int, lr_scale: float = 1.0) -> Path:
+    return RESULTS / folder(dataset, lr_scale) / f"{variant}-seed{seed}.json"
+
+
+def _cells(name: str) -> dict[str, list[dict[str, Any]]]:
+    cells: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((RESULTS / name).glob("*-seed*.json")):
+        r = json.loads(path.read_text())
+        cells.setdefault(r["variant"], []).append(r)
+    return cells
+
+
+def lr_table(dataset: str, lr_scale: float) -> str:
+    """Each method at its default rate and at ``lr_scale`` times it, over the seeds run at both."""
+    default, scaled = _cells(dataset), _cells(folder(dataset, lr_scale))
+    rows = []
+    for variant in VARIANTS:
+        at = {r["seed"]: r for r in scaled.get(variant, [])}
+        base = {r["seed"]: r for r in default.get(variant, []) if r["seed"] in at}
+        if not base:
+            continue
+        seeds = sorted(base)
+        mean = statistics.mean
+        d, x = [100 * base[s]["score"] for s in seeds], [100 * at[s]["score"] for s in seeds]
+        dv, xv = [100 * base[s]["validation"] for s in seeds], [100 * at[s]["validation"] for s in seeds]
+        rows.append(
+            {
+                "method": variant,
+                "seeds": ", ".join(map(str, seeds)),
+                "default lr": f"{base[seeds[0]]['lr']:g}",
+                "score": f"{mean(d):.2f}",
+                "validation": f"{mean(dv):.2f}",
+                f"lr x{lr_scale:g}": f"{at[seeds[0]]['lr']:g}",
+                f"score x{lr_scale:g}": f"{mean(x):.2f}",
+                f"validation x{lr_scale:g}": f"{mean(xv):.2f}",
+                "change": f"{mean(x) - mean(d):+.2f}",
+            }
+        )
+    return markdown_table(rows, list(rows[0]) if rows else ["method"])
 
 
 def report(dataset: str) -> str:
-    cells: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted((RESULTS / dataset).glob("*-seed*.json")):
-        r = json.loads(path.read_text())
-        cells.setdefault(r["variant"], []).append(r)
+    cells = _cells(dataset)
     if not cells:
         return f"no finished cells for {dataset}"
     full = cells.get("full", [{}])[0]
@@ -179,6 +236,9 @@ def main() -> int:
     p.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--train-subset", type=int, default=None)
+    p.add_argument(
+        "--lr-scale", type=float, default=1.0, help="each method at this multiple of its default lr"
+    )
     p.add_argument("--report", action="store_true", help="only print the table of finished cells")
     p.add_argument("--variant", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -190,19 +250,21 @@ def main() -> int:
     if not args.report:
         for seed in args.seeds:
             for variant in args.variants:
-                path = cell_path(args.dataset, variant, seed)
+                path = cell_path(args.dataset, variant, seed, args.lr_scale)
                 if path.is_file():
                     continue
                 cmd = [
                     sys.executable, __file__, "--dataset", args.dataset, "--variant", variant,
                     "--seed", str(seed), "--out", str(path), "--epochs", str(args.epochs),
+                    "--lr-scale", str(args.lr_scale),
                 ]  # fmt: skip
                 if args.train_subset:
                     cmd += ["--train-subset", str(args.train_subset)]
                 subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    table = report(args.dataset)
-    (RESULTS / f"{args.dataset}.md").parent.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.dataset}.md").write_text(table + "\n")
+    name = folder(args.dataset, args.lr_scale)
+    table = report(name) if args.lr_scale == 1 else lr_table(args.dataset, args.lr_scale)
+    (RESULTS / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(table + "\n")
     print(table)
     return 0
 
