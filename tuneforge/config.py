@@ -311,7 +311,11 @@ class DistillConfig(_Strict):
 
     backbone: str | None = Field(None, description="default: the recipe's")
     method: MethodConfig | None = Field(None, description="default: the recipe's")
-    temperature: float = Field(2.0, gt=0.0)
+    temperature: float = Field(
+        1.0,
+        gt=0.0,
+        description="above 1 flattens the ensemble's distribution; 1 keeps it (measured best with many labels)",
+    )
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="weight of the true-label loss; 1 - alpha on KL")
     transfer: str | None = Field(
         None,

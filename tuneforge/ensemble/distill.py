@@ -161,7 +161,7 @@ def distill(
     teacher: Ensemble,
     student: Member,
     *,
-    temperature: float = 2.0,
+    temperature: float = 1.0,
     alpha: float = 0.5,
     transfer: Sequence[Example | str] | TransferSet | None = None,
     transfer_limit: int | None = None,

@@ -49,7 +49,7 @@ class Distillation:
     Multi-label tasks use the per-label analogue (``soft_bce``). Examples without a true label (a
     transfer set: ``feats[i]["hard"] == 0``) are trained on the distillation term alone."""
 
-    temperature: float = 2.0
+    temperature: float = 1.0
     alpha: float = 0.5  # weight of the true-label loss
 
 
