@@ -142,3 +142,18 @@ def test_a_transfer_set_needs_soft_targets_for_every_example():
     assert [f["hard"] for f in labelled + feats] == [1.0, 0.0, 0.0]
     assert [f["soft_targets"] for f in feats] == [[0.9, 0.1], [0.2, 0.8]]
     assert all(f["labels"] == 0 for f in feats)  # a placeholder; "de"'s own label is not used
+
+
+def test_recipe_and_python_distillation_defaults_agree():
+    """``ensemble.distill`` in a recipe, ``distill()`` and ``Distillation`` share one default: the
+    ensemble's distribution as it is (T = 1) and an even mix with the true labels."""
+    import inspect
+
+    from tuneforge.config import DistillConfig
+    from tuneforge.ensemble import distill
+
+    params = inspect.signature(distill).parameters
+    cfg = DistillConfig()
+    assert (cfg.temperature, cfg.alpha) == (1.0, 0.5)
+    assert (params["temperature"].default, params["alpha"].default) == (1.0, 0.5)
+    assert (Distillation().temperature, Distillation().alpha) == (1.0, 0.5)
