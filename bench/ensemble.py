@@ -141,6 +141,17 @@ DIVERSE = (
 SAME_RUNS = {"seeds": "diverse", "backbones": "diverse", "ngram": "diverse", "shared-ngram": ""}
 
 
+STUDENT_CELLS = ("distill", "distill-loglinear", "distill-transfer", "distill-transfer-self")
+
+
+def student_cell(cell: str) -> tuple[str, float, bool] | None:
+    """``(student cell, temperature, wide)`` of an inner cell name such as ``distill-transfer-t1-wide``;
+    None for a cell that trains no student."""
+    wide, cell = cell.endswith("-wide"), cell.removesuffix("-wide")
+    t1, cell = cell.endswith("-t1"), cell.removesuffix("-t1")
+    return (cell, 1.0 if t1 else 2.0, wide) if cell in STUDENT_CELLS else None
+
+
 def member_set(cell: str) -> tuple[str, str, list[dict]]:
     """``(prefix, inner cell, member methods)`` of a cell name such as ``diverse-voting-soft``."""
     prefix = next((p for p in MEMBER_SETS if p and cell.startswith(p)), "")
@@ -322,14 +333,8 @@ def run_cell(args, dataset: str, cell: str, seed: int) -> dict[str, Any]:
     elif cell == "stacking-loglinear":
         ens = StackingEnsemble(members, meta=LogLinearPool(), cv="prefit").fit(validation)
         result["weights"] = ens.meta_.coef_.tolist()
-    elif cell.removesuffix("-wide").removesuffix("-t1") in (
-        "distill",
-        "distill-loglinear",
-        "distill-transfer",
-        "distill-transfer-self",
-    ):
-        wide, cell = cell.endswith("-wide"), cell.removesuffix("-wide")
-        cell, temperature = cell.removesuffix("-t1"), 1.0 if cell.endswith("-t1") else 2.0
+    elif (parsed := student_cell(cell)) is not None:
+        cell, temperature, wide = parsed
         if cell == "distill":
             teacher: Any = VotingEnsemble(members).fit()
         elif cell == "distill-transfer-self":  # the control: member 1 alone teaches on the same text
@@ -544,7 +549,7 @@ def kept_gain(cells: dict[str, dict[int, dict]], prefix: str, best: dict[int, fl
     target: at least half), over the seeds where both were run."""
     pool = cells.get(f"{prefix}stacking-loglinear", {})
     lines = []
-    for cell in ("distill-loglinear", "distill-transfer", "distill-transfer-t1", "distill-transfer-t1-wide"):
+    for cell in ("distill-loglinear", "distill-transfer", T1[0], WIDE[0]):
         rs = cells.get(f"{prefix}{cell}", {})
         seeds = sorted(s for s in rs if s in pool and s in best)
         if not seeds:
