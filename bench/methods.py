@@ -22,7 +22,10 @@ validation split kept) with a fixed number of epochs and no early stopping. Colu
 
 ``--lr-scale X`` runs every method at X times its default learning rate (cells under
 ``results/methods/<dataset>-lr<X>x/``) and prints the table beside the default-rate cells of the
-same seeds: how much a method's score depends on its default rate on these data.
+same seeds: how much a method's score depends on its default rate on these data. ``--tag T`` keeps
+cells of another setting (a larger subset, say) apart, under ``results/methods/<dataset>-T[-lr<X>x]/``:
+
+    python bench/methods.py --dataset conll2003 --train-subset 4000 --tag n4000 --seeds 1 --variants full lora
 """
 
 from __future__ import annotations
@@ -139,13 +142,14 @@ def run_cell(args: argparse.Namespace) -> None:
     print(json.dumps({k: result[k] for k in ("variant", "seed", "score", "train_seconds", "peak_rss_mb")}))
 
 
-def folder(dataset: str, lr_scale: float = 1.0) -> str:
-    """Where a dataset's cells live: ``<dataset>``, or ``<dataset>-lr<X>x`` at a scaled learning rate."""
-    return dataset if lr_scale == 1 else f"{dataset}-lr{lr_scale:g}x"
+def folder(dataset: str, lr_scale: float = 1.0, tag: str = "") -> str:
+    """Where a dataset's cells live: ``<dataset>[-<tag>]``, plus ``-lr<X>x`` at a scaled learning rate."""
+    name = f"{dataset}-{tag}" if tag else dataset
+    return name if lr_scale == 1 else f"{name}-lr{lr_scale:g}x"
 
 
-def cell_path(dataset: str, variant: str, seed: int, lr_scale: float = 1.0) -> Path:
-    return RESULTS / folder(dataset, lr_scale) / f"{variant}-seed{seed}.json"
+def cell_path(dataset: str, variant: str, seed: int, lr_scale: float = 1.0, tag: str = "") -> Path:
+    return RESULTS / folder(dataset, lr_scale, tag) / f"{variant}-seed{seed}.json"
 
 
 def _cells(name: str) -> dict[str, list[dict[str, Any]]]:
@@ -156,9 +160,9 @@ def _cells(name: str) -> dict[str, list[dict[str, Any]]]:
     return cells
 
 
-def lr_table(dataset: str, lr_scale: float) -> str:
+def lr_table(dataset: str, lr_scale: float, tag: str = "") -> str:
     """Each method at its default rate and at ``lr_scale`` times it, over the seeds run at both."""
-    default, scaled = _cells(dataset), _cells(folder(dataset, lr_scale))
+    default, scaled = _cells(folder(dataset, 1, tag)), _cells(folder(dataset, lr_scale, tag))
     rows = []
     for variant in VARIANTS:
         at = {r["seed"]: r for r in scaled.get(variant, [])}
@@ -239,6 +243,11 @@ def main() -> int:
     p.add_argument(
         "--lr-scale", type=float, default=1.0, help="each method at this multiple of its default lr"
     )
+    p.add_argument(
+        "--tag",
+        default="",
+        help="keep these cells apart (results/methods/<dataset>-<tag>), e.g. another subset",
+    )
     p.add_argument("--report", action="store_true", help="only print the table of finished cells")
     p.add_argument("--variant", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -250,7 +259,7 @@ def main() -> int:
     if not args.report:
         for seed in args.seeds:
             for variant in args.variants:
-                path = cell_path(args.dataset, variant, seed, args.lr_scale)
+                path = cell_path(args.dataset, variant, seed, args.lr_scale, args.tag)
                 if path.is_file():
                     continue
                 cmd = [
@@ -261,8 +270,8 @@ def main() -> int:
                 if args.train_subset:
                     cmd += ["--train-subset", str(args.train_subset)]
                 subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    name = folder(args.dataset, args.lr_scale)
-    table = report(name) if args.lr_scale == 1 else lr_table(args.dataset, args.lr_scale)
+    name = folder(args.dataset, args.lr_scale, args.tag)
+    table = report(name) if args.lr_scale == 1 else lr_table(args.dataset, args.lr_scale, args.tag)
     (RESULTS / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.md").write_text(table + "\n")
     print(table)
