@@ -78,20 +78,21 @@ def data_section(dataset: str, train_subset: int | None) -> tuple[str, dict[str,
     return task, data
 
 
-def default_lr(variant: str) -> float:
+def default_lr(variant: str, dataset: str) -> float:
+    """The rate a run of ``variant`` on ``dataset`` uses when the recipe sets none."""
     from tuneforge.methods import get_method
 
     spec = VARIANTS[variant]
     name, options = (spec, {}) if isinstance(spec, str) else (spec["name"], {**spec})
     options.pop("name", None)
-    return get_method(name, options).default_lr()
+    return get_method(name, options).default_lr_for(DATASETS[dataset][0])
 
 
 def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
     task, data = data_section(args.dataset, args.train_subset)
     train: dict[str, Any] = {"seed": seed, "epochs": args.epochs, "early_stopping": {"patience": 0}}
     if args.lr_scale != 1:
-        train["lr"] = default_lr(variant) * args.lr_scale
+        train["lr"] = default_lr(variant, args.dataset) * args.lr_scale
     return {
         "task": task,
         "data": data,

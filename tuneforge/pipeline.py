@@ -208,9 +208,9 @@ def run(
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
     method = get_method(recipe.method.name, recipe.method.options())
-    if recipe.train.lr is None:  # each method has its own sensible learning rate
+    if recipe.train.lr is None:  # each method (and task) has its own sensible learning rate
         recipe = recipe.model_copy(
-            update={"train": recipe.train.model_copy(update={"lr": method.default_lr()})}
+            update={"train": recipe.train.model_copy(update={"lr": method.default_lr_for(recipe.task)})}
         )
     run_dir = RunDir(recipe.output)
     _prepare_output(run_dir, resume, force)
@@ -291,8 +291,14 @@ def run(
     probe_seconds = 0.0
     if recipe.model.head_init in ("auto", "probe") and not resuming:
         t0 = time.perf_counter()
-        x, y = extract_features(
-            model, task, labelled, batch_size=recipe.train.eval_batch_size, pad_id=pad_id, bf16=bf16
+        x, y = extract_features(  # with a frozen-prefix cache, this fills it: epoch 1 runs cached too
+            model,
+            task,
+            labelled,
+            batch_size=recipe.train.eval_batch_size,
+            pad_id=pad_id,
+            bf16=bf16,
+            training_set=True,
         )
         w, b = fit_linear_probe(x, y, len(labels), multilabel=task.name == "multilabel")
         init_head_from_probe(model.head, w, b)
@@ -417,9 +423,7 @@ def _setup_prefix_cache(recipe: Recipe, method, model, train_feats, progress: Pr
         )
         return
     model.prefix_cache = FrozenPrefixCache(n_frozen)
-    progress.message(
-        f"caching the outputs of the {n_frozen} frozen lower layers after the first epoch (~{need / 2**20:.0f} MB)"
-    )
+    progress.message(f"caching the outputs of the {n_frozen} frozen lower layers (~{need / 2**20:.0f} MB)")
 
 
 def _final_reports(

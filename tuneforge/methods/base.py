@@ -69,8 +69,15 @@ class Method(ABC):
         return None
 
     def default_lr(self) -> float:
-        """The learning rate used when the recipe does not set ``train.lr``."""
+        """The method's own learning rate for sequence classification."""
         return 5e-5
+
+    def default_lr_for(self, task: str) -> float:
+        """The learning rate a run of ``task`` uses when the recipe does not set ``train.lr``: the
+        method's own, times the task's ``lr_scale``."""
+        from ..models.tasks import TASKS
+
+        return self.default_lr() * getattr(TASKS.get(task), "lr_scale", 1.0)
 
     def extra_positions(self) -> int:
         """Input positions the method itself takes (virtual tokens), out of the backbone's maximum."""

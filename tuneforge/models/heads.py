@@ -59,7 +59,8 @@ class TaskModel(nn.Module):
 
     ``virtual_tokens``: positions a method prepends (soft prompts); their hidden states are dropped.
     ``prefix_cache``: optional store of frozen lower-layer outputs per training example (see
-    ``models/prefix_cache.py``), used when the batch carries ``example_ids`` in training mode."""
+    ``models/prefix_cache.py``), used when the batch carries ``example_ids`` (training batches, and
+    the linear probe over the training set, which fills it)."""
 
     def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
         super().__init__()
@@ -71,7 +72,7 @@ class TaskModel(nn.Module):
     def hidden_states(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, example_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
-        if self.prefix_cache is not None and example_ids is not None and self.training:
+        if self.prefix_cache is not None and example_ids is not None:
             return self.prefix_cache.forward(self.backbone, input_ids, attention_mask, example_ids)
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return hidden[:, self.virtual_tokens :] if self.virtual_tokens else hidden
@@ -86,6 +87,9 @@ class TaskModel(nn.Module):
         return self.head(self.hidden_states(input_ids, attention_mask, example_ids), attention_mask)
 
     @torch.no_grad()
-    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """What the head's linear layer sees (without dropout): for linear probes and embeddings."""
-        return self.head.features(self.hidden_states(input_ids, attention_mask), attention_mask)
+    def features(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, example_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the head's linear layer sees (without dropout): for linear probes and embeddings.
+        ``example_ids``: the rows are these training examples (their frozen prefix is cached)."""
+        return self.head.features(self.hidden_states(input_ids, attention_mask, example_ids), attention_mask)

@@ -78,9 +78,11 @@ def extract_features(
     batch_size: int = 128,
     pad_id: int = 0,
     bf16: bool = False,
+    training_set: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen head-input features and their targets (sequence tasks: one row per example; token tasks:
-    one row per labelled token), for linear probes."""
+    one row per labelled token), for linear probes. ``training_set``: ``feats`` are the first
+    training examples, in order, so a frozen-prefix cache on the model is filled on the way."""
     device = device_of(model)
     was_training = model.training
     model.eval()
@@ -90,7 +92,8 @@ def extract_features(
             sub = [feats[i] for i in idx]
             batch = to_device(task.collate(sub, pad_id), device)
             with autocast(device, bf16):
-                x = model.features(batch["input_ids"], batch["attention_mask"]).float().cpu()
+                ids = torch.tensor(idx) if training_set else None
+                x = model.features(batch["input_ids"], batch["attention_mask"], ids).float().cpu()
             y = task.probe_targets(sub)
             if x.ndim == 3:  # token level: keep labelled positions only
                 keep = y != -100

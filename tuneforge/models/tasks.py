@@ -76,6 +76,8 @@ class Task:
     distillation: Distillation | None = None  # set on the instance when training from soft targets
     primary_metric = "accuracy"
     metrics: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "micro_f1")
+    # every method's default learning rate is multiplied by this for the task (Method.default_lr_for)
+    lr_scale = 1.0
 
     # ---- labels ----------------------------------------------------------------------------
     def label_list(self, examples: Sequence[Example]) -> list[str]:

@@ -197,7 +197,7 @@ def _current(recipe: Recipe, key: str) -> Any:
     method = get_method(recipe.method.name, recipe.method.options())
     if parts[0] == "method":
         return method.options.model_dump().get(parts[1])
-    lr = recipe.train.lr if recipe.train.lr is not None else method.default_lr()
+    lr = recipe.train.lr if recipe.train.lr is not None else method.default_lr_for(recipe.task)
     if key == "train.lr":
         return lr
     if key == "train.head_lr" and recipe.train.head_lr is None:  # as pipeline.run fills it in

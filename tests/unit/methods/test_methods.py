@@ -7,7 +7,7 @@ import torch
 
 from tuneforge.errors import ConfigError
 from tuneforge.export.bundle import build_model
-from tuneforge.methods import count_parameters, get_method
+from tuneforge.methods import METHODS, count_parameters, get_method
 from tuneforge.methods.targets import find, layer_stack
 from tuneforge.models.backbones import resolve_backbone
 from tuneforge.models.tasks import get_task
@@ -162,3 +162,33 @@ def test_role_lookup_names_the_method_when_missing():
 def test_method_option_errors_suggest_the_nearest():
     with pytest.raises(ConfigError, match="Did you mean 'placement'"):
         get_method("adapter", {"placment": "houlsby"})
+
+
+def test_default_learning_rate_is_the_methods_own_times_the_tasks_scale():
+    for name in METHODS:
+        method = get_method(name)
+        assert method.default_lr_for("classification") == method.default_lr()
+        assert method.default_lr_for("multilabel") == method.default_lr()
+        assert method.default_lr_for("ner") == pytest.approx(3 * method.default_lr())
+
+
+def test_the_probe_pass_fills_the_frozen_prefix_cache_with_the_same_features():
+    from tuneforge.models.inference import extract_features
+    from tuneforge.models.prefix_cache import FrozenPrefixCache
+
+    task = get_task("classification")
+    model = _model()
+    get_method("partial", {"freeze_layers": 1}).apply(model, SPEC)
+    rows = [[101, 2000 + i, 2001, 2002 + i, 102][: 3 + i % 3] for i in range(7)]
+    feats = [{"input_ids": r, "attention_mask": [1] * len(r), "labels": i % 3} for i, r in enumerate(rows)]
+    plain, y = extract_features(model, task, feats, batch_size=4)
+    model.prefix_cache = FrozenPrefixCache(1)
+    cached, y2 = extract_features(model, task, feats, batch_size=4, training_set=True)
+    assert sorted(model.prefix_cache.store) == list(range(7))  # every training example, by its index
+    assert [t.shape[0] for _, t in sorted(model.prefix_cache.store.items())] == [len(r) for r in rows]
+    torch.testing.assert_close(cached, plain)
+    assert torch.equal(y, y2)
+    again, _ = extract_features(model, task, feats, batch_size=4, training_set=True)  # served from the store
+    torch.testing.assert_close(again, plain)
+    other, _ = extract_features(model, task, feats[:2], batch_size=4)  # other splits never touch it
+    assert len(model.prefix_cache.store) == 7 and other.shape[0] == 2
