@@ -1,16 +1,17 @@
 """Every fine-tuning method on the same data, the same seeds and the same budget: one table.
 
     python bench/methods.py --dataset banking77 --train-subset 3000 --epochs 3 --seeds 1 2 3
-    python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3
+    python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3 --lr-scale 3
     python bench/methods.py --dataset banking77 --report     # table from the finished cells
-    python bench/methods.py --dataset conll2003 --train-subset 1000 --seeds 1 --lr-scale 3
-                                                   # every method at 3x its default learning rate
 
 Each (method, seed) cell runs in its own process (clean peak-memory figures) and is saved as
 ``bench/results/methods/<dataset>/<variant>-seed<k>.json``; finished cells are skipped, so an
-interrupted benchmark continues where it stopped. Every method uses its own default learning rate
-(``train.lr`` unset), MiniLM-L6, the default recipe otherwise (probe-started head, best epoch on the
-validation split kept) with a fixed number of epochs and no early stopping. Columns:
+interrupted benchmark continues where it stopped. Every method trains at its own learning rate
+(``Method.default_lr()``, the classification default) times ``--lr-scale`` (1 unless given), set
+in the cell's recipe, MiniLM-L6, the default recipe otherwise (probe-started head, best epoch on the
+validation split kept) with a fixed number of epochs and no early stopping. Token classification
+runs default to three times the method's rate, so the CoNLL-2003 cells at tuneforge's defaults are
+the ``--lr-scale 3`` ones. Columns:
 
 - score: test accuracy (Banking77) or strict entity F1 (CoNLL-2003), mean +- std over the seeds;
 - trainable %: trainable parameters / all parameters (head included);
@@ -20,9 +21,9 @@ validation split kept) with a fixed number of epochs and no early stopping. Colu
   full fine-tuning's;
 - artifact: bytes of the saved weights (tokenizer excluded) and its share of the full model's.
 
-``--lr-scale X`` runs every method at X times its default learning rate (cells under
-``results/methods/<dataset>-lr<X>x/``) and prints the table beside the default-rate cells of the
-same seeds: how much a method's score depends on its default rate on these data. ``--tag T`` keeps
+``--lr-scale X`` runs every method at X times its own rate (cells under
+``results/methods/<dataset>-lr<X>x/``) and prints the table beside the cells at the method's own rate
+of the same seeds: how much a method's score depends on the rate on these data. ``--tag T`` keeps
 cells of another setting (a larger subset, say) apart, under ``results/methods/<dataset>-T[-lr<X>x]/``:
 
     python bench/methods.py --dataset conll2003 --train-subset 4000 --tag n4000 --seeds 1 --variants full lora
@@ -78,21 +79,24 @@ def data_section(dataset: str, train_subset: int | None) -> tuple[str, dict[str,
     return task, data
 
 
-def default_lr(variant: str, dataset: str) -> float:
-    """The rate a run of ``variant`` on ``dataset`` uses when the recipe sets none."""
+def default_lr(variant: str) -> float:
+    """The method's own learning rate (its classification default; ``ner`` runs default to 3x it)."""
     from tuneforge.methods import get_method
 
     spec = VARIANTS[variant]
     name, options = (spec, {}) if isinstance(spec, str) else (spec["name"], {**spec})
     options.pop("name", None)
-    return get_method(name, options).default_lr_for(DATASETS[dataset][0])
+    return get_method(name, options).default_lr()
 
 
 def recipe_for(args: argparse.Namespace, variant: str, seed: int, out: Path) -> dict[str, Any]:
     task, data = data_section(args.dataset, args.train_subset)
-    train: dict[str, Any] = {"seed": seed, "epochs": args.epochs, "early_stopping": {"patience": 0}}
-    if args.lr_scale != 1:
-        train["lr"] = default_lr(variant, args.dataset) * args.lr_scale
+    train: dict[str, Any] = {
+        "seed": seed,
+        "epochs": args.epochs,
+        "early_stopping": {"patience": 0},
+        "lr": default_lr(variant) * args.lr_scale,  # pinned: a cell's rate does not follow later defaults
+    }
     return {
         "task": task,
         "data": data,
@@ -162,7 +166,7 @@ def _cells(name: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def lr_table(dataset: str, lr_scale: float, tag: str = "") -> str:
-    """Each method at its default rate and at ``lr_scale`` times it, over the seeds run at both."""
+    """Each method at its own rate and at ``lr_scale`` times it, over the seeds run at both."""
     default, scaled = _cells(folder(dataset, 1, tag)), _cells(folder(dataset, lr_scale, tag))
     rows = []
     for variant in VARIANTS:
@@ -178,7 +182,7 @@ def lr_table(dataset: str, lr_scale: float, tag: str = "") -> str:
             {
                 "method": variant,
                 "seeds": ", ".join(map(str, seeds)),
-                "default lr": f"{base[seeds[0]]['lr']:g}",
+                "own lr": f"{base[seeds[0]]['lr']:g}",
                 "score": f"{mean(d):.2f}",
                 "validation": f"{mean(dv):.2f}",
                 f"lr x{lr_scale:g}": f"{at[seeds[0]]['lr']:g}",
