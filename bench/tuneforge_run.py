@@ -7,7 +7,8 @@
 batch 32, linear schedule with 10% warmup, weight decay 0.01, random head, no early stopping, the last
 weights kept); tuneforge's own loop, batching and pooling.
 ``--mode default``: nothing but the data, the task and the backbone: tuneforge's default recipe
-(validation held out of train where the dataset has no dev split; early stopping picks the epoch).
+(validation held out of train where the dataset has no dev split; early stopping picks the epoch);
+``--lr`` there replaces the default rate (an ablation).
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         data["validation"] = str(root / (dev or test))
         data["quality"] = {"enabled": False}  # the very rows the HF recipe trains on
         recipe["model"] = {"head_init": "random", "max_length": args.max_length}
+        lr = args.lr if args.lr is not None else 5e-5
         recipe["train"].update(
-            lr=args.lr,
-            head_lr=args.lr,
+            lr=lr,
+            head_lr=lr,
             epochs=args.epochs,
             batch_size=args.batch_size,
             warmup=0.1,
@@ -64,8 +66,11 @@ def recipe_for(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             early_stopping={"patience": 0},
             group_by_length=not args.no_group_by_length,
         )
-    elif dev:
-        data["validation"] = str(root / dev)
+    else:
+        if dev:
+            data["validation"] = str(root / dev)
+        if args.lr is not None:  # a rate other than the default recipe's (an ablation)
+            recipe["train"]["lr"] = args.lr
     return recipe
 
 
@@ -77,7 +82,12 @@ def main() -> int:
     p.add_argument("--train-subset", type=int, default=None)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--subset-seed", type=int, default=42)
-    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="same mode: 5e-5 unless given; default mode: the recipe's default",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
