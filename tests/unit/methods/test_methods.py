@@ -169,7 +169,7 @@ def test_default_learning_rate_is_the_methods_own_times_the_tasks_scale():
         method = get_method(name)
         assert method.default_lr_for("classification") == method.default_lr()
         assert method.default_lr_for("multilabel") == method.default_lr()
-        assert method.default_lr_for("ner") == pytest.approx(3 * method.default_lr())
+        assert method.default_lr_for("ner") == pytest.approx(2 * method.default_lr())
 
 
 def test_the_probe_pass_fills_the_frozen_prefix_cache_with_the_same_features():

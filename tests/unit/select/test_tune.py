@@ -96,7 +96,7 @@ def test_the_recipes_own_values_are_the_first_trial():
     outside = _recipe(train={"lr": 0.5})
     assert baseline(outside, default_space("full")) is None
     ner = _recipe(task="ner", method="lora")  # token classification starts at its own default rate
-    assert baseline(ner, resolve_space(ner))["train.lr"] == pytest.approx(1.5e-3)
+    assert baseline(ner, resolve_space(ner))["train.lr"] == pytest.approx(1e-3)
 
 
 def test_apply_params_sets_nested_keys_and_drops_the_tune_section():
