@@ -27,8 +27,9 @@ class TokenClassificationTask(Task):
     primary_metric = "f1"
     decoding = "viterbi"  # see bio_decode: viterbi | lenient | strict
     metrics = ("f1", "precision", "recall", "macro_f1", "token_accuracy")
-    # Per-word tagging learns more slowly at the classification rates: on CoNLL-2003 the default
-    # recipe scored best at twice them, and fixed short schedules higher still at 2-3x (BENCHMARKS.md).
+    # Per-word tagging learns more slowly at the classification rates: on CoNLL-2003 short fixed
+    # schedules score clearly higher at 2-3x, and the default recipe as well at 2x, in less time
+    # (BENCHMARKS.md, "Methods").
     lr_scale = 2.0
 
     def label_list(self, examples: Sequence[Example]) -> list[str]:
