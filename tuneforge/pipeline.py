@@ -415,15 +415,20 @@ def _setup_prefix_cache(recipe: Recipe, method, model, train_feats, progress: Pr
                 "train.cache_frozen_prefix=on needs a BERT-style encoder (embeddings + encoder.layer)"
             )
         return
+    cut = method.frozen_cut(model)
     need = estimate_bytes(sum(len(f["input_ids"]) for f in train_feats), model.backbone.config.hidden_size)
+    need *= len(cut.captures) if cut is not None else 1
     if need > recipe.train.cache_max_mb * 2**20:
         progress.message(
             f"[yellow]warning:[/yellow] caching the {n_frozen} frozen layers would take {need / 2**20:.0f} MB "
             f"> train.cache_max_mb={recipe.train.cache_max_mb}; running without the cache"
         )
         return
-    model.prefix_cache = FrozenPrefixCache(n_frozen)
-    progress.message(f"caching the outputs of the {n_frozen} frozen lower layers (~{need / 2**20:.0f} MB)")
+    model.prefix_cache = FrozenPrefixCache(n_frozen, cut)
+    within = f" and, in layer {n_frozen}, of its frozen {cut.describe()}" if cut is not None else ""
+    progress.message(
+        f"caching the outputs of the {n_frozen} frozen lower layers{within} (~{need / 2**20:.0f} MB)"
+    )
 
 
 def _final_reports(

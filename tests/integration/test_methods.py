@@ -93,6 +93,7 @@ def test_interrupted_run_resumes_to_identical_metrics(demo_data, tmp_path, monke
         ("classification", {"name": "partial", "freeze_layers": 1}),
         ("ner", {"name": "partial", "freeze_layers": 1}),
         ("classification", {"name": "adapter", "placement": "houlsby", "layers": [1]}),
+        ("ner", {"name": "adapter", "placement": "pfeiffer", "layers": [1], "dropout": 0.1}),
         ("ner", {"name": "lora", "layers": [1]}),
         ("classification", {"name": "ia3", "layers": [1]}),
     ],

@@ -17,8 +17,9 @@ from torch import nn
 
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
+from ..models.prefix_cache import LayerCut
 from . import targets
-from .base import LAYERS_HELP, Method, MethodOptions, freeze_backbone, freeze_prefix, register
+from .base import LAYERS_HELP, Method, MethodOptions, freeze_backbone, freeze_cut, freeze_prefix, register
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "swish": nn.SiLU, "tanh": nn.Tanh}
 
@@ -95,8 +96,36 @@ class Adapters(Method):
                     p.requires_grad_(True)
         if self.frozen_prefix(model):
             freeze_prefix(model, self.frozen_prefix(model))
+            cut = self.frozen_cut(model)
+            if cut is not None:
+                freeze_cut(model, self.frozen_prefix(model), cut)
 
     def frozen_prefix(self, model: TaskModel) -> int:
         """The layers below the lowest adapted one are untouched (unless every LayerNorm trains)."""
         o: AdapterOptions = self.options  # type: ignore[assignment]
         return 0 if o.layers is None or o.train_layernorm else min(o.layers)
+
+    def frozen_cut(self, model: TaskModel) -> LayerCut | None:
+        """In the lowest adapted layer of a BERT-style encoder, everything before the first adapter is
+        frozen too: with ``pfeiffer`` the attention block and the FFN up to its output projection,
+        with ``houlsby`` the self-attention and its output projection."""
+        k = self.frozen_prefix(model)
+        if not k or targets.family(model.backbone) != "bert":
+            return None
+        o: AdapterOptions = self.options  # type: ignore[assignment]
+        cut = _PFEIFFER_CUT if o.placement == "pfeiffer" else _HOULSBY_CUT
+        layer = targets.layer_stack(model.backbone)[k]
+        try:
+            for path in (*cut.captures, *cut.skipped):
+                if path:
+                    layer.get_submodule(path)
+        except AttributeError:
+            return None
+        return cut
+
+
+# BERT-style layer: attention (self-attention, then attention.output: dense, dropout, LayerNorm with the
+# layer's input), intermediate (dense + activation), output (dense, dropout, LayerNorm with the attention
+# block's output). The adapter wraps the output projection (``.dense``; its frozen linear is ``.base``).
+_PFEIFFER_CUT = LayerCut(captures=("attention", "output.dense.base"), skipped=("intermediate",))
+_HOULSBY_CUT = LayerCut(captures=("", "attention.output.dense.base"), skipped=("attention.self",))

@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import ConfigError, RunError, did_you_mean
 from ..models.backbones import BackboneSpec
 from ..models.heads import TaskModel
-from ..models.prefix_cache import base_model
+from ..models.prefix_cache import LayerCut, base_model
 
 ADAPTER_FILE = "adapter.safetensors"
 LAYERS_HELP = (
@@ -132,6 +132,11 @@ class Method(ABC):
         inference mode: their outputs can be computed once per example and reused."""
         return 0
 
+    def frozen_cut(self, model: TaskModel) -> LayerCut | None:
+        """How far into the first trained layer (``frozen_prefix``) the frozen computation reaches
+        (sub-modules that run in inference mode before the first trained parameter), or None."""
+        return None
+
     # -- inference --------------------------------------------------------------------------------
     def merge(self, model: TaskModel) -> TaskModel:
         """A plain model (no method modules) that predicts the same; for methods that can merge."""
@@ -165,6 +170,18 @@ def freeze_prefix(model: TaskModel, n_layers: int, embeddings: bool = True) -> N
         for p in module.parameters():
             p.requires_grad_(False)
         module.register_forward_pre_hook(_inference_mode)
+
+
+def freeze_cut(model: TaskModel, layer_index: int, cut: LayerCut) -> None:
+    """Run the sub-modules of layer ``layer_index`` (the first trained one) that ``cut`` names in
+    inference mode (their weights are frozen already): their outputs then depend on the layer's
+    input alone."""
+    from . import targets
+
+    layer = targets.layer_stack(base_model(model.backbone))[layer_index]
+    for path in (*cut.captures, *cut.skipped):
+        if path:
+            layer.get_submodule(path).register_forward_pre_hook(_inference_mode)
 
 
 def save_head(model: TaskModel, out: Path) -> None:

@@ -192,3 +192,62 @@ def test_the_probe_pass_fills_the_frozen_prefix_cache_with_the_same_features():
     torch.testing.assert_close(again, plain)
     other, _ = extract_features(model, task, feats[:2], batch_size=4)  # other splits never touch it
     assert len(model.prefix_cache.store) == 7 and other.shape[0] == 2
+
+
+@pytest.mark.parametrize("placement", ["pfeiffer", "houlsby"])
+def test_the_cache_reaches_into_the_first_adapted_layer_with_the_same_outputs_and_gradients(placement):
+    import copy
+
+    from tuneforge.models.prefix_cache import FrozenPrefixCache
+
+    method = get_method("adapter", {"placement": placement, "layers": [1], "dropout": 0.2})
+    model = _model()
+    method.apply(model, SPEC)
+    cut = method.frozen_cut(model)
+    assert cut is not None and method.frozen_prefix(model) == 1
+    with torch.no_grad():  # adapters start as the identity; give them weights that matter
+        for p in model.backbone.parameters():
+            if p.requires_grad:
+                p.normal_(0, 0.3)
+    cached = copy.deepcopy(model)
+    cached.prefix_cache = FrozenPrefixCache(1, cut)
+    batch = {**_batch(), "example_ids": torch.tensor([7, 3])}
+    model.train()
+    cached.train()
+    cached(**batch)  # fills the store
+    assert sorted(cached.prefix_cache.store) == [3, 7]
+    hidden = model.backbone.config.hidden_size
+    assert cached.prefix_cache.store[7].shape == (5, 2 * hidden)
+    assert cached.prefix_cache.store[3].shape == (3, 2 * hidden)
+    layer = layer_stack(cached.backbone)[1]
+    ran = []
+    skipped = layer.get_submodule("intermediate" if placement == "pfeiffer" else "attention.self")
+    handle = skipped.register_forward_hook(lambda *a: ran.append(1))
+    outputs = []
+    for m, kwargs in ((model, _batch()), (cached, batch)):
+        torch.manual_seed(11)  # the same dropout masks in the trained part
+        out = m(**kwargs)
+        out.sum().backward()
+        grads = {n: p.grad.clone() for n, p in m.backbone.named_parameters() if p.requires_grad}
+        outputs.append((out.detach(), grads))
+    handle.remove()
+    assert not ran, "served from the cache, the frozen start of the layer does not run"
+    torch.testing.assert_close(outputs[1][0], outputs[0][0])
+    assert outputs[0][1].keys() == outputs[1][1].keys()
+    for n, g in outputs[0][1].items():
+        torch.testing.assert_close(outputs[1][1][n], g, msg=n)
+    model.train()
+    model(**_batch())
+    first = layer_stack(model.backbone)[1]
+    frozen_start = first.attention if placement == "pfeiffer" else first.attention.self
+    assert not frozen_start.training, "the frozen start of the first adapted layer runs without dropout"
+    assert first.output.training and first.output.dense.adapter.training
+
+
+def test_no_cut_without_a_frozen_prefix_or_with_trained_layernorms():
+    for options in ({}, {"layers": [1], "train_layernorm": True}, {"layers": [0, 1]}):
+        method = get_method("adapter", options)
+        model = _model()
+        method.apply(model, SPEC)
+        assert method.frozen_cut(model) is None, options
+    assert get_method("lora", {"layers": [1]}).frozen_cut(_model()) is None
