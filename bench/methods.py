@@ -276,7 +276,9 @@ def main() -> int:
                     cmd += ["--train-subset", str(args.train_subset)]
                 subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     name = folder(args.dataset, args.lr_scale, args.tag)
-    table = report(name) if args.lr_scale == 1 else lr_table(args.dataset, args.lr_scale, args.tag)
+    table = report(name)  # at another rate: the full table of these cells, then the change per method
+    if args.lr_scale != 1:
+        table += "\n\n" + lr_table(args.dataset, args.lr_scale, args.tag)
     (RESULTS / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.md").write_text(table + "\n")
     print(table)

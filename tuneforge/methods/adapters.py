@@ -115,6 +115,8 @@ class Adapters(Method):
         o: AdapterOptions = self.options  # type: ignore[assignment]
         cut = _PFEIFFER_CUT if o.placement == "pfeiffer" else _HOULSBY_CUT
         layer = targets.layer_stack(model.backbone)[k]
+        if getattr(layer, "chunk_size_feed_forward", 0):  # the FFN runs in slices of the sequence
+            return None
         try:
             for path in (*cut.captures, *cut.skipped):
                 if path:

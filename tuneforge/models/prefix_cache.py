@@ -196,6 +196,7 @@ class FrozenPrefixCache:
             for h in handles:
                 h.remove()
         missing = [c or "input" for c in self.cut.captures if c not in captured]
+        missing += [c for c in self.cut.skipped if c not in self._tuple_len]
         if missing:
             raise RuntimeError(f"the frozen-prefix cache never saw {missing} run in layer {self.n_layers}")
         values = [captured[c] for c in self.cut.captures]

@@ -251,3 +251,8 @@ def test_no_cut_without_a_frozen_prefix_or_with_trained_layernorms():
         method.apply(model, SPEC)
         assert method.frozen_cut(model) is None, options
     assert get_method("lora", {"layers": [1]}).frozen_cut(_model()) is None
+    chunked = _model()
+    layer_stack(chunked.backbone)[1].chunk_size_feed_forward = 2  # the FFN would see slices only
+    method = get_method("adapter", {"layers": [1]})
+    method.apply(chunked, SPEC)
+    assert method.frozen_cut(chunked) is None
