@@ -1,7 +1,7 @@
 """Every fine-tuning method on the same data, the same seeds and the same budget: one table.
 
     python bench/methods.py --dataset banking77 --train-subset 3000 --epochs 3 --seeds 1 2 3
-    python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3 --lr-scale 3
+    python bench/methods.py --dataset conll2003 --train-subset 1000 --epochs 3 --seeds 1 2 3 --lr-scale 2
     python bench/methods.py --dataset banking77 --report     # table from the finished cells
 
 Each (method, seed) cell runs in its own process (clean peak-memory figures) and is saved as
@@ -10,8 +10,8 @@ interrupted benchmark continues where it stopped. Every method trains at its own
 (``Method.default_lr()``, the classification default) times ``--lr-scale`` (1 unless given), set
 in the cell's recipe, MiniLM-L6, the default recipe otherwise (probe-started head, best epoch on the
 validation split kept) with a fixed number of epochs and no early stopping. Token classification
-runs default to three times the method's rate, so the CoNLL-2003 cells at tuneforge's defaults are
-the ``--lr-scale 3`` ones. Columns:
+runs default to twice the method's rate, so the CoNLL-2003 cells at tuneforge's defaults are
+the ``--lr-scale 2`` ones. Columns:
 
 - score: test accuracy (Banking77) or strict entity F1 (CoNLL-2003), mean +- std over the seeds;
 - trainable %: trainable parameters / all parameters (head included);
@@ -22,8 +22,8 @@ the ``--lr-scale 3`` ones. Columns:
 - artifact: bytes of the saved weights (tokenizer excluded) and its share of the full model's.
 
 ``--lr-scale X`` runs every method at X times its own rate (cells under
-``results/methods/<dataset>-lr<X>x/``) and prints the table beside the cells at the method's own rate
-of the same seeds: how much a method's score depends on the rate on these data. ``--tag T`` keeps
+``results/methods/<dataset>-lr<X>x/``) and prints their table, then each method beside its cells at
+its own rate of the same seeds: how much a method's score depends on the rate on these data. ``--tag T`` keeps
 cells of another setting (a larger subset, say) apart, under ``results/methods/<dataset>-T[-lr<X>x]/``:
 
     python bench/methods.py --dataset conll2003 --train-subset 4000 --tag n4000 --seeds 1 --variants full lora
@@ -80,7 +80,7 @@ def data_section(dataset: str, train_subset: int | None) -> tuple[str, dict[str,
 
 
 def default_lr(variant: str) -> float:
-    """The method's own learning rate (its classification default; ``ner`` runs default to 3x it)."""
+    """The method's own learning rate (its classification default; ``ner`` runs default to 2x it)."""
     from tuneforge.methods import get_method
 
     spec = VARIANTS[variant]

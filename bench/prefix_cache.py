@@ -38,6 +38,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 N_LAYERS = 6  # MiniLM-L6
+CONTROL_EVAL_BATCH = 96  # --control: the probe's batch size (the recipe default is 128)
 METHODS = {
     "partial": {"name": "partial"},
     "adapter-pfeiffer": {"name": "adapter", "placement": "pfeiffer"},
@@ -107,6 +108,20 @@ def loss_gaps(off: list[float], on: list[float], steps_per_epoch: int) -> dict[s
     }
 
 
+def _same_metrics(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["test"] == b["test"] and a["validation"] == b["validation"]
+
+
+def _rounded(metrics: dict[str, float]) -> str:
+    return json.dumps({k: round(v, 4) for k, v in metrics.items()})
+
+
+def _gaps(gap: dict[str, float]) -> str:
+    return "first 10 steps {first_10_steps:.1e}, first epoch {first_epoch:.1e}, whole run {whole_run:.1e}".format(
+        **gap
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="banking77", choices=sorted(DATASETS))
@@ -119,19 +134,23 @@ def main() -> int:
     p.add_argument(
         "--control",
         action="store_true",
-        help="a third run, uncached, with the probe in batches of 96 instead of 128: how far floating-point "
-        "rounding alone moves a run",
+        help=f"a third run, uncached, with the probe in batches of {CONTROL_EVAL_BATCH} instead of 128: how "
+        "far floating-point rounding alone moves a run",
     )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         off = one_run(args, "off", Path(tmp) / "off")
         on = one_run(args, "on", Path(tmp) / "on")
-        control = one_run(args, "off", Path(tmp) / "control", eval_batch_size=96) if args.control else None
+        control = (
+            one_run(args, "off", Path(tmp) / "control", eval_batch_size=CONTROL_EVAL_BATCH)
+            if args.control
+            else None
+        )
     speedup = off["later_epochs_mean"] / on["later_epochs_mean"]
     whole = (off["probe_seconds"] + sum(off["epoch_seconds"])) / (
         on["probe_seconds"] + sum(on["epoch_seconds"])
     )
-    same = off["test"] == on["test"] and off["validation"] == on["validation"]
+    steps_per_epoch = len(off["train_losses"]) // args.epochs
     result = {
         "dataset": args.dataset,
         "train_subset": args.train_subset,
@@ -141,11 +160,17 @@ def main() -> int:
         "on": on,
         "later_epoch_speedup": round(speedup, 3),
         "whole_training_speedup": round(whole, 3),
-        "identical_metrics": same,
-        "train_loss_gap": loss_gaps(
-            off["train_losses"], on["train_losses"], len(off["train_losses"]) // args.epochs
-        ),
+        "identical_metrics": _same_metrics(off, on),
+        "train_loss_gap": loss_gaps(off["train_losses"], on["train_losses"], steps_per_epoch),
     }
+    if control is not None:
+        result["control"] = {
+            "eval_batch_size": CONTROL_EVAL_BATCH,
+            "test": control["test"],
+            "validation": control["validation"],
+            "identical_metrics": _same_metrics(off, control),
+            "train_loss_gap": loss_gaps(off["train_losses"], control["train_losses"], steps_per_epoch),
+        }
     write_json(args.out, result)
     rows = [
         {
@@ -154,38 +179,23 @@ def main() -> int:
             "epoch 1 s": f"{r['first_epoch']:.1f}",
             "later epochs s": f"{r['later_epochs_mean']:.1f}",
             "cache MB": f"{r['prefix_cache_mb']:.0f}",
-            "test": json.dumps({k: round(v, 4) for k, v in r["test"].items()}),
+            "test": _rounded(r["test"]),
         }
         for r in (off, on)
     ]
     print(markdown_table(rows, ["cache", "probe s", "epoch 1 s", "later epochs s", "cache MB", "test"]))
-    print(f"later-epoch speed-up {speedup:.2f}x; probe + all epochs {whole:.2f}x; identical metrics: {same}")
+    print(
+        f"later-epoch speed-up {speedup:.2f}x; probe + all epochs {whole:.2f}x; "
+        f"identical metrics: {result['identical_metrics']}"
+    )
+    print("largest training-loss gap, uncached vs cached: " + _gaps(result["train_loss_gap"]))
     if control is not None:
-        result["control"] = {
-            "eval_batch_size": 96,
-            "test": control["test"],
-            "validation": control["validation"],
-            "identical_metrics": control["test"] == off["test"]
-            and control["validation"] == off["validation"],
-            "train_loss_gap": loss_gaps(
-                off["train_losses"], control["train_losses"], len(off["train_losses"]) // args.epochs
-            ),
-        }
-        write_json(args.out, result)
         c = result["control"]
         print(
-            "control (uncached, probe batches of 96 against 128): identical metrics: {}; test {}; largest training-loss gap: "
-            "first 10 steps {first_10_steps:.1e}, first epoch {first_epoch:.1e}, whole run {whole_run:.1e}".format(
-                c["identical_metrics"],
-                json.dumps({k: round(v, 4) for k, v in c["test"].items()}),
-                **c["train_loss_gap"],
-            )
+            f"control (uncached, probe batches of {CONTROL_EVAL_BATCH} against 128): identical metrics: "
+            f"{c['identical_metrics']}; test {_rounded(c['test'])}; largest training-loss gap: "
+            + _gaps(c["train_loss_gap"])
         )
-    gap = result["train_loss_gap"]
-    print(
-        "largest training-loss gap, uncached vs cached: first 10 steps {first_10_steps:.1e}, "
-        "first epoch {first_epoch:.1e}, whole run {whole_run:.1e}".format(**gap)
-    )
     return 0
 
 

@@ -94,11 +94,12 @@ class Adapters(Method):
             for _, module in targets.norm_modules(backbone):
                 for p in module.parameters():
                     p.requires_grad_(True)
-        if self.frozen_prefix(model):
-            freeze_prefix(model, self.frozen_prefix(model))
+        k = self.frozen_prefix(model)
+        if k:
+            freeze_prefix(model, k)
             cut = self.frozen_cut(model)
             if cut is not None:
-                freeze_cut(model, self.frozen_prefix(model), cut)
+                freeze_cut(model, k, cut)
 
     def frozen_prefix(self, model: TaskModel) -> int:
         """The layers below the lowest adapted one are untouched (unless every LayerNorm trains)."""
